@@ -1,0 +1,454 @@
+//! A whole workspace in memory, and the rules that span files.
+
+use std::collections::HashMap;
+
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::diagnostic::{self, Code, Diagnostic};
+use crate::ids;
+use crate::model::*;
+use crate::parse;
+use crate::text::Pos;
+
+/// Every item of a workspace, its config, and the problems found reading
+/// them.
+#[derive(Debug, Default)]
+pub struct Workspace {
+    pub config: Option<Config>,
+    /// Items in path order.
+    pub items: Vec<Item>,
+    /// Problems found while reading files (syntax, types).
+    pub file_diagnostics: Vec<Diagnostic>,
+    /// Normalized short id or UUID → index in `items`. The first item (by
+    /// path) wins when two share one; `check` reports the second.
+    index: HashMap<String, usize>,
+}
+
+/// Answers whether a repository path exists; how is the caller's business
+/// (a directory on disk, a git tree).
+pub trait PathProbe: Sync {
+    fn exists(&self, path: &str) -> bool;
+}
+
+impl<F: Fn(&str) -> bool + Sync> PathProbe for F {
+    fn exists(&self, path: &str) -> bool {
+        self(path)
+    }
+}
+
+impl Workspace {
+    /// Builds a workspace from parsed parts. `items` may come in any order.
+    pub fn new(config: Option<Config>, mut items: Vec<Item>, file_diagnostics: Vec<Diagnostic>) -> Workspace {
+        items.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut ws = Workspace { config, items, file_diagnostics, index: HashMap::new() };
+        ws.reindex();
+        ws
+    }
+
+    /// Parses files given as `(path, bytes)`; the sans-IO entry point used by
+    /// tests and by loaders that read from somewhere other than a directory.
+    pub fn from_files<'a>(files: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Workspace {
+        let mut config = None;
+        let mut items = Vec::new();
+        let mut diags = Vec::new();
+        for (path, bytes) in files {
+            match parse::classify(path) {
+                Some(parse::FileKind::Config) => {
+                    let (c, d) = parse::parse_config(path, bytes);
+                    config = c;
+                    diags.extend(d);
+                }
+                Some(parse::FileKind::Item(kind)) => {
+                    let (item, d) = parse::parse_item(path, kind, bytes);
+                    items.extend(item);
+                    diags.extend(d);
+                }
+                None => {}
+            }
+        }
+        Workspace::new(config, items, diags)
+    }
+
+    fn reindex(&mut self) {
+        self.index.clear();
+        self.index.reserve(self.items.len() * 2);
+        for (i, item) in self.items.iter().enumerate() {
+            if let Some(id) = &item.id {
+                self.index.entry(id.value.to_string()).or_insert(i);
+            }
+            if let Some(s) = &item.short_id {
+                self.index.entry(ids::normalize(&s.value)).or_insert(i);
+            }
+        }
+    }
+
+    /// Finds an item by short id (any case) or UUID.
+    pub fn resolve(&self, reference: &str) -> Option<&Item> {
+        self.resolve_index(reference).map(|i| &self.items[i])
+    }
+
+    pub fn resolve_index(&self, reference: &str) -> Option<usize> {
+        self.index.get(&ids::normalize(reference)).copied()
+    }
+
+    pub fn issues(&self) -> impl Iterator<Item = &Item> {
+        self.items.iter().filter(|i| i.kind() == Kind::Issue)
+    }
+
+    /// Comments on the item with `id`, oldest first.
+    pub fn comments_on(&self, id: uuid::Uuid) -> impl Iterator<Item = &Item> {
+        self.items.iter().filter(move |i| matches!(&i.fields, Fields::Comment(c) if c.on.as_ref().map(|o| o.value) == Some(id)))
+    }
+
+    /// Every problem: file problems plus the workspace rules, sorted.
+    pub fn check(&self, probe: &dyn PathProbe) -> Vec<Diagnostic> {
+        let mut out = self.file_diagnostics.clone();
+        out.extend(self.validate(probe));
+        diagnostic::sort(&mut out);
+        out
+    }
+
+    /// The rules that span files.
+    pub fn validate(&self, probe: &dyn PathProbe) -> Vec<Diagnostic> {
+        let mut v = Validator { ws: self, out: Vec::new() };
+        if self.config.is_none() && !self.file_diagnostics.iter().any(|d| d.path == parse::CONFIG_PATH) {
+            v.out.push(Diagnostic::new(Code::MissingConfig, parse::CONFIG_PATH, Pos::START, "no .nonlinear/config.yaml; run `nonlinear init`"));
+        }
+        v.duplicates();
+        for (i, item) in self.items.iter().enumerate() {
+            v.references(i, item);
+            v.config_refs(item);
+            v.files(item, probe);
+        }
+        v.parent_cycles();
+        v.blocks_cycles();
+        v.out
+    }
+}
+
+struct Validator<'a> {
+    ws: &'a Workspace,
+    out: Vec<Diagnostic>,
+}
+
+impl Validator<'_> {
+    fn duplicates(&mut self) {
+        let mut ids: HashMap<uuid::Uuid, usize> = HashMap::with_capacity(self.ws.items.len());
+        let mut shorts: HashMap<String, usize> = HashMap::with_capacity(self.ws.items.len());
+        for (i, item) in self.ws.items.iter().enumerate() {
+            if let Some(id) = &item.id {
+                if let Some(&first) = ids.get(&id.value) {
+                    let f = &self.ws.items[first];
+                    self.out.push(
+                        Diagnostic::new(Code::DuplicateId, &item.path, id.pos, format!("id {} is also used by {}", id.value, f.path))
+                            .field("id")
+                            .len(36)
+                            .related(&f.path, f.id.as_ref().map_or(Pos::START, |x| x.pos), "first used here"),
+                    );
+                } else {
+                    ids.insert(id.value, i);
+                }
+            }
+            if let Some(s) = &item.short_id {
+                let key = ids::normalize(&s.value);
+                if let Some(&first) = shorts.get(&key) {
+                    let f = &self.ws.items[first];
+                    self.out.push(
+                        Diagnostic::new(
+                            Code::DuplicateShortId,
+                            &item.path,
+                            s.pos,
+                            format!("short id {} is also used by {}; rename one with `nonlinear mv`", s.value, f.path),
+                        )
+                        .field("short_id")
+                        .len(s.value.len())
+                        .related(&f.path, f.short_id.as_ref().map_or(Pos::START, |x| x.pos), "first used here"),
+                    );
+                } else {
+                    shorts.insert(key, i);
+                }
+            }
+        }
+    }
+
+    fn references(&mut self, me: usize, item: &Item) {
+        let kind = item.kind();
+        for (field, r) in item.references() {
+            let Some(target) = self.ws.resolve_index(&r.value) else {
+                self.out.push(
+                    Diagnostic::new(Code::DanglingReference, &item.path, r.pos, format!("`{}` refers to {}, which does not exist", field.key(), r.value))
+                        .field(field.key())
+                        .len(r.value.chars().count()),
+                );
+                continue;
+            };
+            if target == me {
+                self.out.push(
+                    Diagnostic::new(Code::SelfLink, &item.path, r.pos, format!("`{}` refers to the item itself", field.key())).field(field.key()).len(r.value.chars().count()),
+                );
+                continue;
+            }
+            let t = &self.ws.items[target];
+            let tk = t.kind();
+            let allowed: &[Kind] = match (kind, field) {
+                (Kind::Component, LinkField::Parent) => &[Kind::Component],
+                (Kind::Issue, LinkField::Parent) => &[Kind::Component, Kind::Issue],
+                (_, LinkField::Blocks | LinkField::RelatesTo | LinkField::Duplicates) => &[Kind::Issue],
+                (_, LinkField::DependsOn | LinkField::Imports | LinkField::CallsApi | LinkField::SharesDb) => &[Kind::Component],
+                (_, LinkField::AttachedTo) => &[Kind::Component, Kind::Issue],
+                (_, LinkField::ReplyTo) => &[Kind::Comment],
+                (_, LinkField::Parent) => &[],
+            };
+            if !allowed.contains(&tk) {
+                let expected = allowed.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(" or ");
+                let why = match (kind, tk) {
+                    (Kind::Component, Kind::Issue) if field == LinkField::Parent => "; an issue cannot parent a component".to_owned(),
+                    _ => format!(" (layer {} `{}` links {}s to {expected}s)", field.layer(), field.edge(), kind.as_str()),
+                };
+                self.out.push(
+                    Diagnostic::new(Code::WrongKind, &item.path, r.pos, format!("`{}` refers to {} {}, a {}{why}", field.key(), tk.as_str(), t.short_str_or_path(), tk.as_str()))
+                        .field(field.key())
+                        .len(r.value.chars().count())
+                        .related(&t.path, Pos::START, format!("{} defined here", r.value)),
+                );
+                continue;
+            }
+            if field == LinkField::ReplyTo {
+                let on = |i: &Item| match &i.fields {
+                    Fields::Comment(c) => c.on.as_ref().map(|o| o.value),
+                    _ => None,
+                };
+                if on(item) != on(t) {
+                    self.out.push(
+                        Diagnostic::new(Code::WrongKind, &item.path, r.pos, "`reply_to` refers to a comment on a different item")
+                            .field("reply_to")
+                            .len(r.value.chars().count())
+                            .related(&t.path, Pos::START, "that comment"),
+                    );
+                }
+            }
+        }
+        if let Fields::Comment(c) = &item.fields {
+            match c.on.as_ref() {
+                None => self.out.push(Diagnostic::new(
+                    Code::InvalidValue,
+                    &item.path,
+                    Pos::START,
+                    "comment files live in .nonlinear/comments/<item id>/, named by the commented item's UUID",
+                )),
+                Some(on) => match self.ws.resolve(&on.value.to_string()) {
+                    None => self.out.push(Diagnostic::new(Code::DanglingReference, &item.path, Pos::START, format!("comment is on item {}, which does not exist", on.value))),
+                    Some(t) if !matches!(t.kind(), Kind::Component | Kind::Issue) => self.out.push(Diagnostic::new(
+                        Code::WrongKind,
+                        &item.path,
+                        Pos::START,
+                        format!("comments belong to components and issues; {} is a {}", on.value, t.kind().as_str()),
+                    )),
+                    Some(_) => {}
+                },
+            }
+        }
+    }
+
+    fn config_refs(&mut self, item: &Item) {
+        let Some(config) = &self.ws.config else { return };
+        let path = &item.path;
+        let member = |out: &mut Vec<Diagnostic>, field: &str, h: &Spanned<String>| {
+            if config.member(&h.value).is_none() {
+                out.push(
+                    Diagnostic::new(Code::UnknownMember, path, h.pos, format!("`{field}` is {}, who is not a member in .nonlinear/config.yaml", h.value))
+                        .field(field)
+                        .len(h.value.chars().count()),
+                );
+            }
+        };
+        let labels = |out: &mut Vec<Diagnostic>, labels: &[Spanned<String>]| {
+            for l in labels {
+                if !config.has_label(&l.value) {
+                    out.push(
+                        Diagnostic::new(Code::UnknownLabel, path, l.pos, format!("label `{}` is not defined in .nonlinear/config.yaml", l.value))
+                            .field("labels")
+                            .len(l.value.chars().count()),
+                    );
+                }
+            }
+        };
+        match &item.fields {
+            Fields::Component(c) => {
+                labels(&mut self.out, &c.labels);
+                if let Some(o) = &c.owner {
+                    member(&mut self.out, "owner", o);
+                }
+            }
+            Fields::Issue(i) => {
+                labels(&mut self.out, &i.labels);
+                for (f, h) in [("assignee", &i.assignee), ("created_by", &i.created_by)] {
+                    if let Some(h) = h {
+                        member(&mut self.out, f, h);
+                    }
+                }
+                if let Some(s) = &i.status {
+                    if config.status(&s.value).is_none() {
+                        let known = config.statuses.iter().map(|s| s.key.as_str()).collect::<Vec<_>>().join(", ");
+                        self.out.push(
+                            Diagnostic::new(Code::UnknownStatus, path, s.pos, format!("status `{}` is not in the workflow ({known})", s.value))
+                                .field("status")
+                                .len(s.value.chars().count()),
+                        );
+                    }
+                }
+                if let Some(c) = &i.cycle {
+                    if config.cycle(&c.value).is_none() {
+                        self.out.push(
+                            Diagnostic::new(Code::UnknownCycle, path, c.pos, format!("cycle `{}` is not defined in .nonlinear/config.yaml", c.value))
+                                .field("cycle")
+                                .len(c.value.chars().count()),
+                        );
+                    }
+                }
+            }
+            Fields::Artifact(a) => {
+                if let Some(h) = &a.created_by {
+                    member(&mut self.out, "created_by", h);
+                }
+            }
+            Fields::Comment(c) => {
+                if let Some(h) = &c.author {
+                    member(&mut self.out, "author", h);
+                }
+                for (emoji, who) in &c.reactions {
+                    for h in who {
+                        member(&mut self.out, &format!("reactions.{emoji}"), h);
+                    }
+                }
+            }
+        }
+    }
+
+    fn files(&mut self, item: &Item, probe: &dyn PathProbe) {
+        if let Fields::Artifact(a) = &item.fields {
+            if let Some(f) = &a.file {
+                if !probe.exists(f.value.trim_start_matches("./")) {
+                    self.out.push(
+                        Diagnostic::new(Code::MissingFile, &item.path, f.pos, format!("artifact file {} does not exist in the repository", f.value))
+                            .field("file")
+                            .len(f.value.chars().count()),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Every item has at most one parent, so following parents from each
+    /// item finds every cycle in O(n).
+    fn parent_cycles(&mut self) {
+        let items = &self.ws.items;
+        let parent: Vec<Option<usize>> = items.iter().map(|i| i.parent().and_then(|p| self.ws.resolve_index(&p.value))).collect();
+        // 0 = unvisited, 1 = on the current walk, 2 = done.
+        let mut state = vec![0u8; items.len()];
+        for start in 0..items.len() {
+            let mut walk = Vec::new();
+            let mut at = Some(start);
+            while let Some(i) = at {
+                match state[i] {
+                    0 => {
+                        state[i] = 1;
+                        walk.push(i);
+                        at = parent[i].filter(|&p| p != i);
+                    }
+                    1 => {
+                        let from = walk.iter().position(|&w| w == i).expect("node on the walk");
+                        let cycle = walk[from..].to_vec();
+                        self.report_cycle(Code::ParentCycle, LinkField::Parent, &cycle, "HAS_CHILD cycle: each item is the parent of the next");
+                        break;
+                    }
+                    _ => break,
+                }
+            }
+            for w in walk {
+                state[w] = 2;
+            }
+        }
+    }
+
+    fn blocks_cycles(&mut self) {
+        let mut g: DiGraph<usize, ()> = DiGraph::new();
+        let mut nodes: HashMap<usize, NodeIndex> = HashMap::new();
+        for (i, item) in self.ws.items.iter().enumerate() {
+            let Some(issue) = item.issue() else { continue };
+            for b in &issue.blocks {
+                let Some(t) = self.ws.resolve_index(&b.value).filter(|&t| t != i && self.ws.items[t].kind() == Kind::Issue) else { continue };
+                let a = *nodes.entry(i).or_insert_with(|| g.add_node(i));
+                let z = *nodes.entry(t).or_insert_with(|| g.add_node(t));
+                g.add_edge(a, z, ());
+            }
+        }
+        for scc in petgraph::algo::tarjan_scc(&g) {
+            if scc.len() < 2 {
+                continue;
+            }
+            // Walk inside the component from its first node until we return:
+            // a concrete cycle to print.
+            let members: std::collections::HashSet<NodeIndex> = scc.iter().copied().collect();
+            let start = *scc.iter().min_by_key(|n| &self.ws.items[g[**n]].path).expect("non-empty");
+            let cycle = find_cycle(&g, start, &members).into_iter().map(|n| g[n]).collect::<Vec<_>>();
+            self.report_cycle(Code::BlocksCycle, LinkField::Blocks, &cycle, "BLOCKS cycle: each issue blocks the next, so none can start");
+        }
+    }
+
+    fn report_cycle(&mut self, code: Code, field: LinkField, cycle: &[usize], what: &str) {
+        let items = &self.ws.items;
+        // Report at the member with the smallest path, so output is stable.
+        let Some(first) = (0..cycle.len()).min_by_key(|&k| &items[cycle[k]].path) else { return };
+        let rotated: Vec<usize> = cycle[first..].iter().chain(&cycle[..first]).copied().collect();
+        let names: Vec<&str> = rotated.iter().map(|&i| items[i].short_str_or_path()).collect();
+        let chain = format!("{} → {}", names.join(" → "), names[0]);
+        let pos_of = |i: usize, next: usize| -> Pos {
+            let item = &items[i];
+            let target = &items[next];
+            item.references()
+                .into_iter()
+                .find(|(f, r)| *f == field && self.ws.resolve_index(&r.value).is_some_and(|t| std::ptr::eq(&items[t], target)))
+                .map_or(Pos::START, |(_, r)| r.pos)
+        };
+        let at = rotated[0];
+        let mut d = Diagnostic::new(code, &items[at].path, pos_of(at, rotated[1 % rotated.len()]), format!("{what}: {chain}")).field(field.key());
+        for (k, &i) in rotated.iter().enumerate().skip(1) {
+            let next = rotated[(k + 1) % rotated.len()];
+            d = d.related(&items[i].path, pos_of(i, next), format!("{} → {}", items[i].short_str_or_path(), items[next].short_str_or_path()));
+        }
+        self.out.push(d);
+    }
+}
+
+/// A path from `start` back to `start` inside `members` (which is strongly
+/// connected, so one exists). Iterative DFS.
+fn find_cycle(g: &DiGraph<usize, ()>, start: NodeIndex, members: &std::collections::HashSet<NodeIndex>) -> Vec<NodeIndex> {
+    let mut stack = vec![(start, g.neighbors(start).collect::<Vec<_>>())];
+    let mut on_path = std::collections::HashSet::from([start]);
+    let mut visited = std::collections::HashSet::from([start]);
+    while let Some((_, next)) = stack.last_mut() {
+        match next.pop() {
+            Some(n) if n == start => return stack.iter().map(|(n, _)| *n).collect(),
+            Some(n) if members.contains(&n) && !visited.contains(&n) => {
+                visited.insert(n);
+                on_path.insert(n);
+                let succ = g.neighbors(n).collect();
+                stack.push((n, succ));
+            }
+            Some(_) => {}
+            None => {
+                let (n, _) = stack.pop().expect("non-empty");
+                on_path.remove(&n);
+            }
+        }
+    }
+    vec![start]
+}
+
+impl Item {
+    /// The short id, or the path for items without one.
+    pub fn short_str_or_path(&self) -> &str {
+        self.short_id.as_ref().map_or(self.path.as_str(), |s| s.value.as_str())
+    }
+}

@@ -1,0 +1,362 @@
+//! A small, bounded YAML tree with positions, built from `saphyr-parser`
+//! events.
+//!
+//! We do not deserialize front matter with serde: serde stops at the first
+//! error and forgets where values were. This tree keeps the position of every
+//! node, reports *all* duplicate keys, and bounds what hostile input can cost:
+//! nesting depth and the number of nodes (alias expansion included) are
+//! capped, so an alias bomb or `[[[[…` is a diagnostic, not a hang.
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+
+use crate::text::Pos;
+
+/// Deepest nesting accepted. Front matter needs three levels; the slack is
+/// for config files.
+pub const MAX_DEPTH: usize = 32;
+/// Most nodes one document may expand to, aliases included.
+pub const MAX_NODES: usize = 20_000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    /// Where the node starts in the file (anchors and tags excluded for
+    /// scalars that carry them is not guaranteed; good enough for messages).
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Scalar(Scalar),
+    Seq(Seq),
+    Map(Vec<(Node, Node)>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scalar {
+    pub text: String,
+    pub style: Style,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seq {
+    pub items: Vec<Node>,
+    /// `[a, b]` rather than a block list.
+    pub flow: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    Literal,
+    Folded,
+}
+
+impl Node {
+    /// A plain empty scalar, `~` or `null`.
+    pub fn is_null(&self) -> bool {
+        matches!(&self.value, Value::Scalar(s) if s.style == Style::Plain && matches!(s.text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+    }
+
+    pub fn as_scalar(&self) -> Option<&str> {
+        match &self.value {
+            Value::Scalar(s) => Some(&s.text),
+            _ => None,
+        }
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        match &self.value {
+            Value::Scalar(_) if self.is_null() => "null",
+            Value::Scalar(_) => "a scalar",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+
+    /// Converts to JSON, keeping YAML 1.2 core-schema typing for plain
+    /// scalars (`3` is a number, `true` a boolean, `~` null).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Scalar(_) if self.is_null() => J::Null,
+            Value::Scalar(s) if s.style == Style::Plain => match s.text.as_str() {
+                "true" | "True" | "TRUE" => J::Bool(true),
+                "false" | "False" | "FALSE" => J::Bool(false),
+                t => {
+                    if let Ok(i) = t.parse::<i64>() {
+                        J::from(i)
+                    } else if let Some(f) = t.parse::<f64>().ok().filter(|f| f.is_finite()) {
+                        J::from(f)
+                    } else {
+                        J::String(t.to_owned())
+                    }
+                }
+            },
+            Value::Scalar(s) => J::String(s.text.clone()),
+            Value::Seq(seq) => J::Array(seq.items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => J::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.as_scalar().map_or_else(|| format!("{:?}", k.to_json()), str::to_owned), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// A problem found while reading YAML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub pos: Pos,
+    pub kind: ProblemKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProblemKind {
+    Syntax(String),
+    DuplicateKey { key: String, first: Pos },
+    TooDeep,
+    TooManyNodes,
+    NonScalarKey,
+    UnknownAlias,
+    MultipleDocuments,
+}
+
+/// Parses `yaml` (which starts on 1-based `first_line` of its file) into one
+/// node. Returns `None` for an empty document or one that could not be read.
+pub fn parse(yaml: &str, first_line: u32) -> (Option<Node>, Vec<Problem>) {
+    let mut b = Builder { first_line, ..Builder::default() };
+    let mut parser = Parser::new_from_str(yaml);
+    loop {
+        match parser.next_event() {
+            None => break,
+            Some(Ok((ev, span))) => {
+                if b.event(ev, span) {
+                    break;
+                }
+            }
+            Some(Err(e)) => {
+                let m = e.marker();
+                b.problems.push(Problem { pos: b.pos_of(m.line(), m.col()), kind: ProblemKind::Syntax(e.info().to_owned()) });
+                return (None, b.problems);
+            }
+        }
+    }
+    (b.root, b.problems)
+}
+
+#[derive(Default)]
+struct Builder {
+    first_line: u32,
+    stack: Vec<Frame>,
+    root: Option<Node>,
+    documents: usize,
+    anchors: HashMap<usize, Node>,
+    nodes: usize,
+    /// Depth of containers being skipped because they are too deep or over
+    /// budget; while > 0 nothing is built.
+    skipping: usize,
+    problems: Vec<Problem>,
+}
+
+struct Frame {
+    node: Node,
+    anchor: usize,
+    /// For mappings: a key waiting for its value.
+    pending_key: Option<Node>,
+}
+
+impl Builder {
+    fn pos_of(&self, line: usize, col: usize) -> Pos {
+        Pos { line: line as u32 + self.first_line - 1, col: col as u32 + 1 }
+    }
+
+    /// Feeds one event; returns `true` to stop reading.
+    fn event(&mut self, ev: Event<'_>, span: Span) -> bool {
+        let pos = self.pos_of(span.start.line(), span.start.col());
+        match ev {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => {}
+            Event::DocumentStart(_) => {
+                self.documents += 1;
+                if self.documents > 1 {
+                    self.problems.push(Problem { pos, kind: ProblemKind::MultipleDocuments });
+                    return true;
+                }
+            }
+            Event::Alias(id) => {
+                if self.skipping > 0 {
+                    return false;
+                }
+                match self.anchors.get(&id).map(|t| (count(t), t.clone())) {
+                    Some((size, target)) => {
+                        if !self.charge(size, pos) {
+                            return true;
+                        }
+                        let mut node = target;
+                        node.pos = pos;
+                        self.push_value(node);
+                    }
+                    None => self.problems.push(Problem { pos, kind: ProblemKind::UnknownAlias }),
+                }
+            }
+            Event::Scalar(text, style, anchor, _tag) => {
+                if self.skipping > 0 {
+                    return false;
+                }
+                if !self.charge(1, pos) {
+                    return true;
+                }
+                let style = match style {
+                    ScalarStyle::Plain => Style::Plain,
+                    ScalarStyle::SingleQuoted => Style::SingleQuoted,
+                    ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
+                    ScalarStyle::Literal => Style::Literal,
+                    ScalarStyle::Folded => Style::Folded,
+                };
+                let node = Node { value: Value::Scalar(Scalar { text: text.into_owned(), style }), pos };
+                if anchor > 0 {
+                    self.anchors.insert(anchor, node.clone());
+                }
+                self.push_value(node);
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if self.skipping > 0 {
+                    self.skipping += 1;
+                    return false;
+                }
+                if self.stack.len() >= MAX_DEPTH {
+                    self.problems.push(Problem { pos, kind: ProblemKind::TooDeep });
+                    self.skipping = 1;
+                    return false;
+                }
+                if !self.charge(1, pos) {
+                    return true;
+                }
+                let value = if matches!(ev, Event::SequenceStart(..)) {
+                    // A flow sequence's start span covers its `[`.
+                    let flow = span.end.index() > span.start.index();
+                    Value::Seq(Seq { items: Vec::new(), flow })
+                } else {
+                    Value::Map(Vec::new())
+                };
+                self.stack.push(Frame { node: Node { value, pos }, anchor, pending_key: None });
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if self.skipping > 0 {
+                    self.skipping -= 1;
+                    if self.skipping == 0 {
+                        // The skipped container still occupies a slot.
+                        self.push_value(Node { value: Value::Scalar(Scalar { text: String::new(), style: Style::Plain }), pos });
+                    }
+                    return false;
+                }
+                let Some(frame) = self.stack.pop() else { return false };
+                if let Some(key) = frame.pending_key {
+                    // Cannot happen with a well-formed event stream; keep the key.
+                    let null = Node { value: Value::Scalar(Scalar { text: String::new(), style: Style::Plain }), pos };
+                    let mut node = frame.node;
+                    if let Value::Map(m) = &mut node.value {
+                        m.push((key, null));
+                    }
+                    self.push_value(node);
+                    return false;
+                }
+                if frame.anchor > 0 {
+                    self.anchors.insert(frame.anchor, frame.node.clone());
+                }
+                self.push_value(frame.node);
+            }
+        }
+        false
+    }
+
+    /// Counts `n` more nodes against the budget.
+    fn charge(&mut self, n: usize, pos: Pos) -> bool {
+        self.nodes += n;
+        if self.nodes > MAX_NODES {
+            self.problems.push(Problem { pos, kind: ProblemKind::TooManyNodes });
+            return false;
+        }
+        true
+    }
+
+    fn push_value(&mut self, node: Node) {
+        let Some(top) = self.stack.last_mut() else {
+            self.root = Some(node);
+            return;
+        };
+        match &mut top.node.value {
+            Value::Seq(seq) => seq.items.push(node),
+            Value::Map(entries) => match top.pending_key.take() {
+                None => {
+                    if !matches!(node.value, Value::Scalar(_)) {
+                        self.problems.push(Problem { pos: node.pos, kind: ProblemKind::NonScalarKey });
+                    }
+                    top.pending_key = Some(node);
+                }
+                Some(key) => {
+                    if let Some(k) = key.as_scalar() {
+                        if let Some((first, _)) = entries.iter().find(|(e, _)| e.as_scalar() == Some(k)) {
+                            self.problems.push(Problem {
+                                pos: key.pos,
+                                kind: ProblemKind::DuplicateKey { key: k.to_owned(), first: first.pos },
+                            });
+                            // Keep the first value; the second is reported.
+                            return;
+                        }
+                    }
+                    entries.push((key, node));
+                }
+            },
+            Value::Scalar(_) => {}
+        }
+    }
+}
+
+fn count(node: &Node) -> usize {
+    match &node.value {
+        Value::Scalar(_) => 1,
+        Value::Seq(s) => 1 + s.items.iter().map(count).sum::<usize>(),
+        Value::Map(m) => 1 + m.iter().map(|(k, v)| count(k) + count(v)).sum::<usize>(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alias_bomb_is_bounded() {
+        let mut y = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            y.push_str(&format!("{}: &{} [*{}, *{}, *{}, *{}, *{}, *{}, *{}, *{}, *{}, *{}]\n", (b'a' + i) as char, (b'a' + i) as char, (b'a' + i - 1) as char, (b'a' + i - 1) as char, (b'a' + i - 1) as char, (b'a' + i - 1) as char, (b'a' + i - 1) as char, (b'a' + i - 1) as char, (b'a' + i - 1) as char, (b'a' + i - 1) as char, (b'a' + i - 1) as char, (b'a' + i - 1) as char));
+        }
+        let (_, problems) = parse(&y, 1);
+        assert!(problems.iter().any(|p| p.kind == ProblemKind::TooManyNodes), "{problems:?}");
+    }
+
+    #[test]
+    fn deep_nesting_is_bounded() {
+        let y = format!("a: {}{}\nb: 1\n", "[".repeat(100), "]".repeat(100));
+        let (root, problems) = parse(&y, 1);
+        assert!(problems.iter().any(|p| p.kind == ProblemKind::TooDeep), "{problems:?}");
+        assert!(matches!(root, Some(Node { value: Value::Map(m), .. }) if m.len() == 2));
+        // Far deeper input hits the parser's own recursion limit: still a problem, not a crash.
+        let y = format!("a: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(!parse(&y, 1).1.is_empty());
+    }
+
+    #[test]
+    fn duplicate_keys_name_both_lines() {
+        let (_, problems) = parse("a: 1\nb: 2\na: 3\n", 2);
+        assert_eq!(
+            problems,
+            vec![Problem { pos: Pos { line: 4, col: 1 }, kind: ProblemKind::DuplicateKey { key: "a".into(), first: Pos { line: 2, col: 1 } } }]
+        );
+    }
+}
