@@ -1,1 +1,207 @@
-fn main() {}
+//! `nonlinear`: the command line over a Non-Linear workspace.
+//!
+//! This crate is argument parsing, output and glue; the format, validation
+//! and editing live in `nonlinear-schema`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// `println!` that ends the process quietly when stdout is closed (`| head`).
+macro_rules! outln {
+    ($($t:tt)*) => { $crate::emit(&format!($($t)*), true) };
+}
+/// `print!` with the same care.
+macro_rules! out {
+    ($($t:tt)*) => { $crate::emit(&format!($($t)*), false) };
+}
+
+mod check;
+mod edit;
+mod output;
+mod read;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "nonlinear",
+    version,
+    about = "A git-native project tracker: components, issues and artifacts as Markdown files next to the code."
+)]
+struct Cli {
+    /// Run as if started in DIR.
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Print JSON (every read command and every edit).
+    #[arg(long, global = true)]
+    json: bool,
+    /// Act as this member; default $NONLINEAR_ACTOR, else the member whose
+    /// email is git's user.email.
+    #[arg(long = "as", global = true, value_name = "HANDLE")]
+    actor: Option<String>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Create .nonlinear/ with a default workflow in the current directory.
+    Init {
+        /// Prefix of short ids.
+        #[arg(long, default_value = "NL")]
+        key: String,
+        /// Project name.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Validate every file and the rules between them.
+    Check {
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Report only problems introduced since this git revision.
+        #[arg(long, value_name = "REV")]
+        since: Option<String>,
+    },
+    /// Create a component, issue or artifact.
+    New {
+        #[command(subcommand)]
+        what: edit::New,
+    },
+    /// Show one item with its description and comments.
+    Show { id: String },
+    /// List items matching a filter (issues unless `type:` says otherwise).
+    List {
+        /// Filter terms, e.g. `status:started label:bug assignee:@me "free text"`.
+        query: Vec<String>,
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Change fields: `set NL-k3x9 status done assignee ana labels +bug,-p2`.
+    Set {
+        id: String,
+        /// FIELD VALUE pairs. Fields: title, status, assignee, labels, priority,
+        /// estimate, parent, cycle, due, owner. `none` clears a field.
+        #[arg(required = true, num_args = 2.., value_names = ["FIELD", "VALUE"])]
+        pairs: Vec<String>,
+    },
+    /// Add a link: `link NL-a blocks NL-b`.
+    Link {
+        from: String,
+        kind: String,
+        to: String,
+    },
+    /// Remove a link: `unlink NL-a blocks NL-b`.
+    Unlink {
+        from: String,
+        kind: String,
+        to: String,
+    },
+    /// Comment on a component or issue.
+    Comment {
+        id: String,
+        /// The comment text (Markdown); read from stdin when absent.
+        body: Option<String>,
+        /// Answer this comment (its id).
+        #[arg(long)]
+        reply_to: Option<String>,
+    },
+    /// React to a comment with an emoji name, e.g. `react <comment id> +1`.
+    React {
+        comment: String,
+        emoji: String,
+        /// Take the reaction back.
+        #[arg(long)]
+        remove: bool,
+    },
+    /// Rename an item's short id (or component key), rewriting every reference.
+    Mv { from: String, to: String },
+    /// Write a synthetic workspace for benchmarks and scale tests.
+    Generate {
+        dir: PathBuf,
+        #[arg(long, default_value_t = 1000)]
+        issues: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+    Github,
+}
+
+/// How a command ended, as an exit code: 0 fine, 1 problems found or a
+/// change refused, 2 usage or I/O error.
+#[derive(Debug)]
+pub enum Outcome {
+    Ok,
+    Problems,
+}
+
+fn emit(s: &str, newline: bool) {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    let r = o
+        .write_all(s.as_bytes())
+        .and_then(|()| if newline { o.write_all(b"\n") } else { Ok(()) })
+        .and_then(|()| o.flush());
+    if r.is_err() {
+        std::process::exit(0);
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Problems) => ExitCode::from(1),
+        Err(e) => {
+            let refused = e.downcast_ref::<edit::Refused>().is_some();
+            eprintln!("error: {e:#}");
+            ExitCode::from(if refused { 1 } else { 2 })
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let cwd = match &cli.dir {
+        Some(d) => d.clone(),
+        None => std::env::current_dir()?,
+    };
+    let json = cli.json;
+    let actor = cli.actor.clone();
+    match cli.cmd {
+        Cmd::Init { key, name } => edit::init(&cwd, &key, name.as_deref(), json),
+        Cmd::Generate { dir, issues, seed } => edit::generate(&dir, issues, seed, json),
+        Cmd::Check { format, since } => check::run(
+            &cwd,
+            if json { Format::Json } else { format },
+            since.as_deref(),
+        ),
+        cmd => {
+            let ctx = edit::Ctx::open(&cwd, actor, json)?;
+            match cmd {
+                Cmd::New { what } => edit::new(&ctx, what),
+                Cmd::Show { id } => read::show(&ctx, &id),
+                Cmd::List { query, limit } => read::list(&ctx, &query.join(" "), limit),
+                Cmd::Set { id, pairs } => edit::set(&ctx, &id, &pairs),
+                Cmd::Link { from, kind, to } => edit::link(&ctx, &from, &kind, &to, true),
+                Cmd::Unlink { from, kind, to } => edit::link(&ctx, &from, &kind, &to, false),
+                Cmd::Comment { id, body, reply_to } => {
+                    edit::comment(&ctx, &id, body, reply_to.as_deref())
+                }
+                Cmd::React {
+                    comment,
+                    emoji,
+                    remove,
+                } => edit::react(&ctx, &comment, &emoji, remove),
+                Cmd::Mv { from, to } => edit::mv(&ctx, &from, &to),
+                Cmd::Init { .. } | Cmd::Generate { .. } | Cmd::Check { .. } => {
+                    unreachable!("handled above")
+                }
+            }
+        }
+    }
+}

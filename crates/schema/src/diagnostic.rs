@@ -144,18 +144,29 @@ impl Diagnostic {
     }
 
     pub fn related(mut self, path: &str, pos: Pos, message: impl Into<String>) -> Diagnostic {
-        self.related.push(Related { path: path.to_owned(), pos, message: message.into() });
+        self.related.push(Related {
+            path: path.to_owned(),
+            pos,
+            message: message.into(),
+        });
         self
     }
 
     /// Identity of a problem independent of where in its file it sits, used
     /// to tell problems a change introduced from ones it inherited.
     pub fn fingerprint(&self) -> (String, Code, Option<String>, String) {
-        (self.path.clone(), self.code, self.field.clone(), self.message.clone())
+        (
+            self.path.clone(),
+            self.code,
+            self.field.clone(),
+            self.message.clone(),
+        )
     }
 }
 
 /// Sorts by path, line, column, code: the order every output uses.
 pub fn sort(diags: &mut [Diagnostic]) {
-    diags.sort_by(|a, b| (&a.path, a.pos, a.code, &a.message).cmp(&(&b.path, b.pos, b.code, &b.message)));
+    diags.sort_by(|a, b| {
+        (&a.path, a.pos, a.code, &a.message).cmp(&(&b.path, b.pos, b.code, &b.message))
+    });
 }

@@ -41,14 +41,18 @@ pub fn suffix_len(existing: usize) -> usize {
 pub fn short_id(key: &str, id: Uuid, len: usize) -> String {
     let bytes = id.as_bytes();
     // The last 8 bytes hold the variant (2 bits) and 62 random bits.
-    let mut bits = u64::from_be_bytes(bytes[8..16].try_into().expect("uuid has 16 bytes")) & (u64::MAX >> 2);
+    let mut bits =
+        u64::from_be_bytes(bytes[8..16].try_into().expect("uuid has 16 bytes")) & (u64::MAX >> 2);
     let len = len.clamp(MIN_SUFFIX, MAX_SUFFIX);
     let mut suffix = vec![0u8; len];
     for slot in suffix.iter_mut().rev() {
         *slot = ALPHABET[(bits & 31) as usize];
         bits >>= 5;
     }
-    format!("{key}-{}", String::from_utf8(suffix).expect("alphabet is ascii"))
+    format!(
+        "{key}-{}",
+        String::from_utf8(suffix).expect("alphabet is ascii")
+    )
 }
 
 /// The form references are compared in: short ids are case-insensitive.
@@ -76,7 +80,10 @@ pub fn is_short_id(s: &str) -> bool {
 /// A component key derived from a title: `Auth service` → `AUTH-SERVICE`.
 pub fn component_key(title: &str) -> String {
     let mut key = String::new();
-    for word in title.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+    for word in title
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
         if !key.is_empty() {
             key.push('-');
         }

@@ -35,6 +35,7 @@ pub mod markdown;
 pub mod model;
 pub mod parse;
 pub mod store;
+pub mod synth;
 pub mod text;
 pub mod workspace;
 pub mod yaml;

@@ -57,7 +57,13 @@ pub enum Category {
 }
 
 impl Category {
-    pub const ALL: [Category; 5] = [Category::Backlog, Category::Unstarted, Category::Started, Category::Completed, Category::Canceled];
+    pub const ALL: [Category; 5] = [
+        Category::Backlog,
+        Category::Unstarted,
+        Category::Started,
+        Category::Completed,
+        Category::Canceled,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -144,16 +150,23 @@ impl Config {
 
     /// The status new issues get: the first `unstarted` one, else the first.
     pub fn default_status(&self) -> Option<&StatusDef> {
-        self.statuses.iter().find(|s| s.category == Category::Unstarted).or(self.statuses.first())
+        self.statuses
+            .iter()
+            .find(|s| s.category == Category::Unstarted)
+            .or(self.statuses.first())
     }
 
     pub fn member(&self, handle: &str) -> Option<&Member> {
         let handle = handle.strip_prefix('@').unwrap_or(handle);
-        self.members.iter().find(|m| m.handle.eq_ignore_ascii_case(handle))
+        self.members
+            .iter()
+            .find(|m| m.handle.eq_ignore_ascii_case(handle))
     }
 
     pub fn has_label(&self, name: &str) -> bool {
-        self.labels.iter().any(|l| l.name.eq_ignore_ascii_case(name))
+        self.labels
+            .iter()
+            .any(|l| l.name.eq_ignore_ascii_case(name))
     }
 
     pub fn cycle(&self, key: &str) -> Option<&CycleDef> {
@@ -253,7 +266,9 @@ impl Item {
                 out.extend(i.relates_to.iter().map(|r| (LinkField::RelatesTo, r)));
                 out.extend(i.duplicates.iter().map(|r| (LinkField::Duplicates, r)));
             }
-            Fields::Artifact(a) => out.extend(a.attached_to.iter().map(|r| (LinkField::AttachedTo, r))),
+            Fields::Artifact(a) => {
+                out.extend(a.attached_to.iter().map(|r| (LinkField::AttachedTo, r)))
+            }
             Fields::Comment(c) => out.extend(c.reply_to.iter().map(|r| (LinkField::ReplyTo, r))),
         }
         out
@@ -331,7 +346,10 @@ impl LinkField {
         match self {
             LinkField::Parent => 1,
             LinkField::Blocks | LinkField::RelatesTo | LinkField::Duplicates => 2,
-            LinkField::DependsOn | LinkField::Imports | LinkField::CallsApi | LinkField::SharesDb => 3,
+            LinkField::DependsOn
+            | LinkField::Imports
+            | LinkField::CallsApi
+            | LinkField::SharesDb => 3,
             LinkField::AttachedTo => 4,
             LinkField::ReplyTo => 0,
         }

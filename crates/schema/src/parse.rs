@@ -45,21 +45,35 @@ pub fn classify(path: &str) -> Option<FileKind> {
             _ => None,
         };
     }
-    (path == COMPONENT_FILE || path.ends_with("/COMPONENT.md")).then_some(FileKind::Item(Kind::Component))
+    (path == COMPONENT_FILE || path.ends_with("/COMPONENT.md"))
+        .then_some(FileKind::Item(Kind::Component))
 }
 
 /// Reads the front matter of any file into its top-level mapping.
 ///
 /// Returns the entries (empty when the file could not be read) and the body.
-pub fn front_matter(path: &str, bytes: &[u8], diags: &mut Vec<Diagnostic>) -> Option<(Vec<(Node, Node)>, String)> {
+pub fn front_matter(
+    path: &str,
+    bytes: &[u8],
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(Vec<(Node, Node)>, String)> {
     let text = decode(path, bytes, diags)?;
     let split = match text::split_front_matter(text) {
         Ok(s) => s,
         Err(e) => {
             let (code, msg) = match e {
-                SplitError::Empty => (Code::EmptyFile, "file is empty; expected `---` front matter"),
-                SplitError::Missing => (Code::MissingFrontMatter, "expected the file to start with a `---` line opening the front matter"),
-                SplitError::Unterminated => (Code::UnterminatedFrontMatter, "front matter is not closed: no `---` line after the opening one"),
+                SplitError::Empty => (
+                    Code::EmptyFile,
+                    "file is empty; expected `---` front matter",
+                ),
+                SplitError::Missing => (
+                    Code::MissingFrontMatter,
+                    "expected the file to start with a `---` line opening the front matter",
+                ),
+                SplitError::Unterminated => (
+                    Code::UnterminatedFrontMatter,
+                    "front matter is not closed: no `---` line after the opening one",
+                ),
             };
             diags.push(Diagnostic::new(code, path, Pos::START, msg).len(3));
             return None;
@@ -73,44 +87,111 @@ fn decode<'a>(path: &str, bytes: &'a [u8], diags: &mut Vec<Diagnostic>) -> Optio
     match text::decode(bytes) {
         Ok(t) => Some(t),
         Err(DecodeError::TooLarge { size, limit }) => {
-            diags.push(Diagnostic::new(Code::FileTooLarge, path, Pos::START, format!("file is {size} bytes; the limit is {limit}")));
+            diags.push(Diagnostic::new(
+                Code::FileTooLarge,
+                path,
+                Pos::START,
+                format!("file is {size} bytes; the limit is {limit}"),
+            ));
             None
         }
         Err(DecodeError::NotUtf8 { pos }) => {
-            diags.push(Diagnostic::new(Code::NotUtf8, path, pos, "file is not valid UTF-8"));
+            diags.push(Diagnostic::new(
+                Code::NotUtf8,
+                path,
+                pos,
+                "file is not valid UTF-8",
+            ));
             None
         }
     }
 }
 
 /// Parses YAML that must be a mapping (front matter or the config file).
-fn yaml_mapping(path: &str, yaml: &str, first_line: u32, diags: &mut Vec<Diagnostic>) -> Option<Vec<(Node, Node)>> {
+fn yaml_mapping(
+    path: &str,
+    yaml: &str,
+    first_line: u32,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Vec<(Node, Node)>> {
     let (root, problems) = yaml::parse(yaml, first_line);
+    // After a syntax error or a blown budget the tree is partial: report the
+    // problem, not a cascade of "missing field" errors.
+    let fatal = problems.iter().any(|p| {
+        matches!(
+            p.kind,
+            ProblemKind::Syntax(_) | ProblemKind::TooManyNodes | ProblemKind::MultipleDocuments
+        )
+    });
     for p in problems {
         diags.push(match p.kind {
-            ProblemKind::Syntax(msg) => Diagnostic::new(Code::YamlSyntax, path, p.pos, format!("invalid YAML: {msg}")),
-            ProblemKind::DuplicateKey { key, first } => Diagnostic::new(Code::DuplicateKey, path, p.pos, format!("duplicate key `{key}`"))
-                .field(key.clone())
-                .len(key.chars().count())
-                .related(path, first, format!("`{key}` first set here")),
-            ProblemKind::TooDeep => Diagnostic::new(Code::TooDeep, path, p.pos, format!("nesting deeper than {} levels", yaml::MAX_DEPTH)),
+            ProblemKind::Syntax(msg) => Diagnostic::new(
+                Code::YamlSyntax,
+                path,
+                p.pos,
+                format!("invalid YAML: {msg}"),
+            ),
+            ProblemKind::DuplicateKey { key, first } => Diagnostic::new(
+                Code::DuplicateKey,
+                path,
+                p.pos,
+                format!("duplicate key `{key}`"),
+            )
+            .field(key.clone())
+            .len(key.chars().count())
+            .related(path, first, format!("`{key}` first set here")),
+            ProblemKind::TooDeep => Diagnostic::new(
+                Code::TooDeep,
+                path,
+                p.pos,
+                format!("nesting deeper than {} levels", yaml::MAX_DEPTH),
+            ),
             ProblemKind::TooManyNodes => Diagnostic::new(
                 Code::TooLarge,
                 path,
                 p.pos,
-                format!("more than {} YAML nodes (aliases expanded); refusing to read further", yaml::MAX_NODES),
+                format!(
+                    "more than {} YAML nodes (aliases expanded); refusing to read further",
+                    yaml::MAX_NODES
+                ),
             ),
-            ProblemKind::NonScalarKey => Diagnostic::new(Code::WrongType, path, p.pos, "mapping keys must be plain strings"),
-            ProblemKind::UnknownAlias => Diagnostic::new(Code::YamlSyntax, path, p.pos, "alias refers to an unknown anchor"),
-            ProblemKind::MultipleDocuments => Diagnostic::new(Code::YamlSyntax, path, p.pos, "more than one YAML document"),
+            ProblemKind::NonScalarKey => Diagnostic::new(
+                Code::WrongType,
+                path,
+                p.pos,
+                "mapping keys must be plain strings",
+            ),
+            ProblemKind::UnknownAlias => Diagnostic::new(
+                Code::YamlSyntax,
+                path,
+                p.pos,
+                "alias refers to an unknown anchor",
+            ),
+            ProblemKind::MultipleDocuments => {
+                Diagnostic::new(Code::YamlSyntax, path, p.pos, "more than one YAML document")
+            }
         });
+    }
+    if fatal {
+        return None;
     }
     match root {
         None => Some(Vec::new()),
-        Some(Node { value: Value::Map(m), .. }) => Some(m),
+        Some(Node {
+            value: Value::Map(m),
+            ..
+        }) => Some(m),
         Some(n) if n.is_null() => Some(Vec::new()),
         Some(n) => {
-            diags.push(Diagnostic::new(Code::NotAMapping, path, n.pos, format!("expected a mapping of `key: value` lines, found {}", n.kind_name())));
+            diags.push(Diagnostic::new(
+                Code::NotAMapping,
+                path,
+                n.pos,
+                format!(
+                    "expected a mapping of `key: value` lines, found {}",
+                    n.kind_name()
+                ),
+            ));
             None
         }
     }
@@ -122,7 +203,10 @@ pub fn parse_item(path: &str, kind: Kind, bytes: &[u8]) -> (Option<Item>, Vec<Di
     let Some((entries, body)) = front_matter(path, bytes, &mut diags) else {
         return (None, diags);
     };
-    let mut r = Reader { path, diags: &mut diags };
+    let mut r = Reader {
+        path,
+        diags: &mut diags,
+    };
     let item = r.item(kind, entries, body);
     (Some(item), diags)
 }
@@ -136,7 +220,11 @@ pub fn parse_config(path: &str, bytes: &[u8]) -> (Option<Config>, Vec<Diagnostic
     let Some(entries) = yaml_mapping(path, text, 1, &mut diags) else {
         return (None, diags);
     };
-    let config = Reader { path, diags: &mut diags }.config(entries);
+    let config = Reader {
+        path,
+        diags: &mut diags,
+    }
+    .config(entries);
     (Some(config), diags)
 }
 
@@ -149,15 +237,33 @@ struct Reader<'a> {
 impl Reader<'_> {
     fn push(&mut self, code: Code, node: &Node, field: &str, msg: String) {
         let len = node.as_scalar().map_or(1, |s| s.chars().count());
-        self.diags.push(Diagnostic::new(code, self.path, node.pos, msg).field(field).len(len));
+        self.diags.push(
+            Diagnostic::new(code, self.path, node.pos, msg)
+                .field(field)
+                .len(len),
+        );
     }
 
     fn wrong_type(&mut self, node: &Node, field: &str, expected: &str) {
-        self.push(Code::WrongType, node, field, format!("`{field}` must be {expected}, found {}", node.kind_name()));
+        self.push(
+            Code::WrongType,
+            node,
+            field,
+            format!("`{field}` must be {expected}, found {}", node.kind_name()),
+        );
     }
 
     fn missing(&mut self, field: &str, what: &str) {
-        self.diags.push(Diagnostic::new(Code::MissingField, self.path, Pos::START, format!("missing required field `{field}` ({what})")).field(field).len(3));
+        self.diags.push(
+            Diagnostic::new(
+                Code::MissingField,
+                self.path,
+                Pos::START,
+                format!("missing required field `{field}` ({what})"),
+            )
+            .field(field)
+            .len(3),
+        );
     }
 
     /// A non-empty scalar. Null means "not set".
@@ -208,7 +314,13 @@ impl Reader<'_> {
         let refs = self.strings(field, node);
         refs.into_iter()
             .filter(|r| {
-                let n = Node { value: Value::Scalar(yaml::Scalar { text: r.value.clone(), style: yaml::Style::Plain }), pos: r.pos };
+                let n = Node {
+                    value: Value::Scalar(yaml::Scalar {
+                        text: r.value.clone(),
+                        style: yaml::Style::Plain,
+                    }),
+                    pos: r.pos,
+                };
                 self.check_ref(field, &n, &r.value)
             })
             .collect()
@@ -218,7 +330,12 @@ impl Reader<'_> {
         if ids::parse_uuid(s).is_some() || ids::is_short_id(s) {
             return true;
         }
-        self.push(Code::InvalidValue, node, field, format!("`{s}` is not a short id (like `NL-k3x9` or `AUTH`) or a UUID"));
+        self.push(
+            Code::InvalidValue,
+            node,
+            field,
+            format!("`{s}` is not a short id (like `NL-k3x9` or `AUTH`) or a UUID"),
+        );
         false
     }
 
@@ -249,7 +366,15 @@ impl Reader<'_> {
         match s.value.parse::<Date>() {
             Ok(d) if s.value.len() == 10 => Some(Spanned::new(d, s.pos)),
             _ => {
-                self.push(Code::InvalidValue, node, field, format!("`{field}` must be a date like `2026-12-01`, found `{}`", s.value));
+                self.push(
+                    Code::InvalidValue,
+                    node,
+                    field,
+                    format!(
+                        "`{field}` must be a date like `2026-12-01`, found `{}`",
+                        s.value
+                    ),
+                );
                 None
             }
         }
@@ -260,7 +385,12 @@ impl Reader<'_> {
         match s.value.parse::<f64>() {
             Ok(v) if v.is_finite() && v >= 0.0 => Some(Spanned::new(v, s.pos)),
             _ => {
-                self.push(Code::InvalidValue, node, field, format!("`{field}` must be a number ≥ 0, found `{}`", s.value));
+                self.push(
+                    Code::InvalidValue,
+                    node,
+                    field,
+                    format!("`{field}` must be a number ≥ 0, found `{}`", s.value),
+                );
                 None
             }
         }
@@ -279,9 +409,21 @@ impl Reader<'_> {
 
     fn unknown(&mut self, key: &Node, name: &str, kind: &str) {
         self.diags.push(
-            Diagnostic::new(Code::UnknownField, self.path, key.pos, format!("unknown field `{name}` for a {kind}; it is kept as is"))
-                .field(name)
-                .len(name.chars().count()),
+            Diagnostic::new(
+                Code::UnknownField,
+                self.path,
+                key.pos,
+                format!(
+                    "unknown field `{name}` for {} {kind}; it is kept as is",
+                    if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                        "an"
+                    } else {
+                        "a"
+                    }
+                ),
+            )
+            .field(name)
+            .len(name.chars().count()),
         );
     }
 
@@ -318,7 +460,9 @@ impl Reader<'_> {
         };
         let mut seen_id = false;
         for (key, value) in entries {
-            let Some(name) = key.as_scalar().map(str::to_owned) else { continue };
+            let Some(name) = key.as_scalar().map(str::to_owned) else {
+                continue;
+            };
             let f = name.as_str();
             match f {
                 "id" => {
@@ -347,39 +491,82 @@ impl Reader<'_> {
             self.missing("id", "a UUID; `nonlinear new` writes one");
         }
         if kind != Kind::Comment {
-            if item.short_id.is_none() && !self.diags.iter().any(|d| d.field.as_deref() == Some("short_id")) {
-                self.missing("short_id", "a short id like `NL-k3x9`, or a key like `AUTH` for components");
+            if item.short_id.is_none()
+                && !self
+                    .diags
+                    .iter()
+                    .any(|d| d.field.as_deref() == Some("short_id"))
+            {
+                self.missing(
+                    "short_id",
+                    "a short id like `NL-k3x9`, or a key like `AUTH` for components",
+                );
             }
-            if item.title.is_none() && !self.diags.iter().any(|d| d.field.as_deref() == Some("title")) {
+            if item.title.is_none()
+                && !self
+                    .diags
+                    .iter()
+                    .any(|d| d.field.as_deref() == Some("title"))
+            {
                 self.missing("title", "a one-line summary");
             }
         }
         match &item.fields {
-            Fields::Issue(i) if i.status.is_none() && !self.diags.iter().any(|d| d.field.as_deref() == Some("status")) => {
-                self.missing("status", "one of the workflow statuses in .nonlinear/config.yaml");
+            Fields::Issue(i)
+                if i.status.is_none()
+                    && !self
+                        .diags
+                        .iter()
+                        .any(|d| d.field.as_deref() == Some("status")) =>
+            {
+                self.missing(
+                    "status",
+                    "one of the workflow statuses in .nonlinear/config.yaml",
+                );
             }
             Fields::Artifact(a) => {
-                if a.kind.is_none() && !self.diags.iter().any(|d| d.field.as_deref() == Some("kind")) {
+                if a.kind.is_none()
+                    && !self
+                        .diags
+                        .iter()
+                        .any(|d| d.field.as_deref() == Some("kind"))
+                {
                     self.missing("kind", "`link`, `file` or `embed`");
                 }
                 match a.kind.as_ref().map(|k| k.value) {
-                    Some(ArtifactKind::File) if a.file.is_none() => self.missing("file", "the repository path of the file, for `kind: file`"),
-                    Some(ArtifactKind::Link | ArtifactKind::Embed) if a.url.is_none() => self.missing("url", "the address, for `kind: link` and `kind: embed`"),
+                    Some(ArtifactKind::File) if a.file.is_none() => {
+                        self.missing("file", "the repository path of the file, for `kind: file`")
+                    }
+                    Some(ArtifactKind::Link | ArtifactKind::Embed) if a.url.is_none() => {
+                        self.missing("url", "the address, for `kind: link` and `kind: embed`")
+                    }
                     _ => {}
                 }
             }
-            Fields::Comment(c) if c.author.is_none() && !self.diags.iter().any(|d| d.field.as_deref() == Some("author")) => {
+            Fields::Comment(c)
+                if c.author.is_none()
+                    && !self
+                        .diags
+                        .iter()
+                        .any(|d| d.field.as_deref() == Some("author")) =>
+            {
                 self.missing("author", "the member handle who wrote it");
             }
             _ => {}
         }
-        if let Fields::Component(c) = &mut item.fields {
-            if c.repo.path.is_none() {
-                if let Some(dir) = self.path.strip_suffix(COMPONENT_FILE) {
-                    let dir = dir.trim_end_matches('/');
-                    c.repo.path = Some(Spanned::new(if dir.is_empty() { ".".into() } else { dir.to_owned() }, Pos::START));
-                }
-            }
+        if let Fields::Component(c) = &mut item.fields
+            && c.repo.path.is_none()
+            && let Some(dir) = self.path.strip_suffix(COMPONENT_FILE)
+        {
+            let dir = dir.trim_end_matches('/');
+            c.repo.path = Some(Spanned::new(
+                if dir.is_empty() {
+                    ".".into()
+                } else {
+                    dir.to_owned()
+                },
+                Pos::START,
+            ));
         }
         item
     }
@@ -422,7 +609,14 @@ impl Reader<'_> {
                             "file" => ArtifactKind::File,
                             "embed" => ArtifactKind::Embed,
                             other => {
-                                self.push(Code::InvalidValue, v, f, format!("`kind` must be `link`, `file` or `embed`, found `{other}`"));
+                                self.push(
+                                    Code::InvalidValue,
+                                    v,
+                                    f,
+                                    format!(
+                                        "`kind` must be `link`, `file` or `embed`, found `{other}`"
+                                    ),
+                                );
                                 return None;
                             }
                         };
@@ -433,13 +627,23 @@ impl Reader<'_> {
                 "file" => a.file = self.string(f, v),
                 "mime_type" => a.mime_type = self.string(f, v).map(|s| s.value),
                 "size" => {
-                    a.size = self.string(f, v).and_then(|s| match s.value.parse::<u64>() {
-                        Ok(n) => Some(n),
-                        Err(_) => {
-                            self.push(Code::InvalidValue, v, f, format!("`size` must be a whole number of bytes, found `{}`", s.value));
-                            None
-                        }
-                    })
+                    a.size = self
+                        .string(f, v)
+                        .and_then(|s| match s.value.parse::<u64>() {
+                            Ok(n) => Some(n),
+                            Err(_) => {
+                                self.push(
+                                    Code::InvalidValue,
+                                    v,
+                                    f,
+                                    format!(
+                                        "`size` must be a whole number of bytes, found `{}`",
+                                        s.value
+                                    ),
+                                );
+                                None
+                            }
+                        })
                 }
                 "attached_to" => a.attached_to = self.references(f, v),
                 "created_by" => a.created_by = self.string(f, v),
@@ -475,7 +679,11 @@ impl Reader<'_> {
         let mut repo = Repo::default();
         let Value::Map(m) = &v.value else {
             if !v.is_null() {
-                self.wrong_type(v, "repo", "a mapping with `path`, `url`, `branch`, `provider`");
+                self.wrong_type(
+                    v,
+                    "repo",
+                    "a mapping with `path`, `url`, `branch`, `provider`",
+                );
             }
             return repo;
         };
@@ -506,12 +714,19 @@ impl Reader<'_> {
         };
         let mut seen_statuses = false;
         for (key, value) in entries {
-            let Some(name) = key.as_scalar().map(str::to_owned) else { continue };
+            let Some(name) = key.as_scalar().map(str::to_owned) else {
+                continue;
+            };
             let f = name.as_str();
             match f {
                 "version" => {
                     if value.as_scalar() != Some("1") {
-                        self.push(Code::InvalidValue, &value, f, "`version` must be 1; this build reads format version 1".into());
+                        self.push(
+                            Code::InvalidValue,
+                            &value,
+                            f,
+                            "`version` must be 1; this build reads format version 1".into(),
+                        );
                     }
                 }
                 "key" => {
@@ -540,7 +755,11 @@ impl Reader<'_> {
                 }
                 "labels" => {
                     c.labels = self.list(f, &value, |r, field, m| {
-                        Some(LabelDef { name: r.req_str(field, m, "name")?, color: r.opt_str(field, m, "color"), description: r.opt_str(field, m, "description") })
+                        Some(LabelDef {
+                            name: r.req_str(field, m, "name")?,
+                            color: r.opt_str(field, m, "color"),
+                            description: r.opt_str(field, m, "description"),
+                        })
                     })
                 }
                 "priorities" => {
@@ -548,10 +767,18 @@ impl Reader<'_> {
                         let v = r.req_str(field, m, "value")?;
                         let Ok(value) = v.parse::<u8>() else {
                             let node = get(m, "value").expect("read above");
-                            r.push(Code::InvalidValue, node, &format!("{field}.value"), format!("priority value must be 0–4, found `{v}`"));
+                            r.push(
+                                Code::InvalidValue,
+                                node,
+                                &format!("{field}.value"),
+                                format!("priority value must be 0–4, found `{v}`"),
+                            );
                             return None;
                         };
-                        Some(PriorityDef { value, name: r.req_str(field, m, "name")? })
+                        Some(PriorityDef {
+                            value,
+                            name: r.req_str(field, m, "name")?,
+                        })
                     })
                 }
                 "members" => {
@@ -562,19 +789,42 @@ impl Reader<'_> {
                             Some("agent") => MemberKind::Agent,
                             Some(other) => {
                                 let node = get(m, "kind").expect("read above");
-                                r.push(Code::InvalidValue, node, &format!("{field}.kind"), format!("member kind must be `user` or `agent`, found `{other}`"));
+                                r.push(
+                                    Code::InvalidValue,
+                                    node,
+                                    &format!("{field}.kind"),
+                                    format!(
+                                        "member kind must be `user` or `agent`, found `{other}`"
+                                    ),
+                                );
                                 return None;
                             }
                         };
-                        Some(Member { name: r.opt_str(field, m, "name").unwrap_or_else(|| handle.clone()), handle, email: r.opt_str(field, m, "email"), kind })
+                        Some(Member {
+                            name: r
+                                .opt_str(field, m, "name")
+                                .unwrap_or_else(|| handle.clone()),
+                            handle,
+                            email: r.opt_str(field, m, "email"),
+                            kind,
+                        })
                     })
                 }
                 "cycles" => {
                     c.cycles = self.list(f, &value, |r, field, m| {
                         let key = r.req_str(field, m, "key")?;
-                        let starts = get(m, "starts").and_then(|n| r.date(&format!("{field}.starts"), n)).map(|d| d.value);
-                        let ends = get(m, "ends").and_then(|n| r.date(&format!("{field}.ends"), n)).map(|d| d.value);
-                        Some(CycleDef { name: r.opt_str(field, m, "name").unwrap_or_else(|| key.clone()), key, starts, ends })
+                        let starts = get(m, "starts")
+                            .and_then(|n| r.date(&format!("{field}.starts"), n))
+                            .map(|d| d.value);
+                        let ends = get(m, "ends")
+                            .and_then(|n| r.date(&format!("{field}.ends"), n))
+                            .map(|d| d.value);
+                        Some(CycleDef {
+                            name: r.opt_str(field, m, "name").unwrap_or_else(|| key.clone()),
+                            key,
+                            starts,
+                            ends,
+                        })
                     })
                 }
                 _ => {
@@ -584,9 +834,26 @@ impl Reader<'_> {
             }
         }
         if !seen_statuses {
-            self.missing("statuses", "the workflow: a list of `{key, name, category}`");
-        } else if c.statuses.is_empty() && !self.diags.iter().any(|d| d.field.as_deref().is_some_and(|f| f.starts_with("statuses"))) {
-            self.diags.push(Diagnostic::new(Code::InvalidValue, self.path, Pos::START, "the workflow needs at least one status").field("statuses"));
+            self.missing(
+                "statuses",
+                "the workflow: a list of `{key, name, category}`",
+            );
+        } else if c.statuses.is_empty()
+            && !self.diags.iter().any(|d| {
+                d.field
+                    .as_deref()
+                    .is_some_and(|f| f.starts_with("statuses"))
+            })
+        {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    self.path,
+                    Pos::START,
+                    "the workflow needs at least one status",
+                )
+                .field("statuses"),
+            );
         }
         if c.priorities.is_empty() {
             c.priorities = default_priorities();
@@ -595,7 +862,12 @@ impl Reader<'_> {
     }
 
     /// Reads a list of mappings with `each`, naming fields `field[i].sub`.
-    fn list<T>(&mut self, field: &str, node: &Node, mut each: impl FnMut(&mut Self, &str, &[(Node, Node)]) -> Option<T>) -> Vec<T> {
+    fn list<T>(
+        &mut self,
+        field: &str,
+        node: &Node,
+        mut each: impl FnMut(&mut Self, &str, &[(Node, Node)]) -> Option<T>,
+    ) -> Vec<T> {
         let Value::Seq(seq) = &node.value else {
             if !node.is_null() {
                 self.wrong_type(node, field, "a list");
@@ -619,19 +891,31 @@ impl Reader<'_> {
             Some(n) => self.string(&name, n).map(|s| s.value),
             None => {
                 let pos = m.first().map_or(Pos::START, |(k, _)| k.pos);
-                self.diags.push(Diagnostic::new(Code::MissingField, self.path, pos, format!("missing `{key}` in `{field}`")).field(name));
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::MissingField,
+                        self.path,
+                        pos,
+                        format!("missing `{key}` in `{field}`"),
+                    )
+                    .field(name),
+                );
                 None
             }
         }
     }
 
     fn opt_str(&mut self, field: &str, m: &[(Node, Node)], key: &str) -> Option<String> {
-        get(m, key).and_then(|n| self.string(&format!("{field}.{key}"), n)).map(|s| s.value)
+        get(m, key)
+            .and_then(|n| self.string(&format!("{field}.{key}"), n))
+            .map(|s| s.value)
     }
 }
 
 fn get<'m>(m: &'m [(Node, Node)], key: &str) -> Option<&'m Node> {
-    m.iter().find(|(k, _)| k.as_scalar() == Some(key)).map(|(_, v)| v)
+    m.iter()
+        .find(|(k, _)| k.as_scalar() == Some(key))
+        .map(|(_, v)| v)
 }
 
 /// Linear's priority scale, used when the config names none.
@@ -639,7 +923,10 @@ pub fn default_priorities() -> Vec<PriorityDef> {
     ["No priority", "Urgent", "High", "Medium", "Low"]
         .iter()
         .enumerate()
-        .map(|(i, n)| PriorityDef { value: i as u8, name: (*n).to_owned() })
+        .map(|(i, n)| PriorityDef {
+            value: i as u8,
+            name: (*n).to_owned(),
+        })
         .collect()
 }
 

@@ -45,7 +45,11 @@ impl LineIndex {
     /// Byte range of 1-based `line`, including its line terminator.
     pub fn line_range(&self, text: &str, line: u32) -> Range<usize> {
         let start = self.line_start(line);
-        let end = self.starts.get(line as usize).copied().unwrap_or(text.len());
+        let end = self
+            .starts
+            .get(line as usize)
+            .copied()
+            .unwrap_or(text.len());
         start..end
     }
 
@@ -53,8 +57,13 @@ impl LineIndex {
         let offset = offset.min(text.len());
         let line = self.starts.partition_point(|&s| s <= offset) - 1;
         let start = self.starts[line];
-        let col = text.get(start..offset).map_or(offset - start, |s| s.chars().count());
-        Pos { line: line as u32 + 1, col: col as u32 + 1 }
+        let col = text
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count());
+        Pos {
+            line: line as u32 + 1,
+            col: col as u32 + 1,
+        }
     }
 
     /// Byte offset of a 1-based line and a 0-based character column.
@@ -69,7 +78,10 @@ impl LineIndex {
 }
 
 fn memchr_iter(needle: u8, hay: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    hay.iter().enumerate().filter(move |(_, b)| **b == needle).map(|(i, _)| i)
+    hay.iter()
+        .enumerate()
+        .filter(move |(_, b)| **b == needle)
+        .map(|(i, _)| i)
 }
 
 /// Why a file's bytes could not be turned into text.
@@ -86,7 +98,10 @@ pub const MAX_FILE_SIZE: usize = 1 << 20;
 /// Decodes file bytes as UTF-8, dropping a leading byte order mark.
 pub fn decode(bytes: &[u8]) -> Result<&str, DecodeError> {
     if bytes.len() > MAX_FILE_SIZE {
-        return Err(DecodeError::TooLarge { size: bytes.len(), limit: MAX_FILE_SIZE });
+        return Err(DecodeError::TooLarge {
+            size: bytes.len(),
+            limit: MAX_FILE_SIZE,
+        });
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     std::str::from_utf8(bytes).map_err(|e| {
@@ -95,7 +110,12 @@ pub fn decode(bytes: &[u8]) -> Result<&str, DecodeError> {
         let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
         // `valid` is valid UTF-8 by construction.
         let col = std::str::from_utf8(&valid[line_start..]).map_or(0, |s| s.chars().count());
-        DecodeError::NotUtf8 { pos: Pos { line, col: col as u32 + 1 } }
+        DecodeError::NotUtf8 {
+            pos: Pos {
+                line,
+                col: col as u32 + 1,
+            },
+        }
     })
 }
 
@@ -135,7 +155,11 @@ pub fn split_front_matter(text: &str) -> Result<Split, SplitError> {
         let t = line.trim_end();
         if t == "---" || t == "..." {
             let body_start = start + line.len();
-            return Ok(Split { yaml: yaml_start..start, yaml_line: 2, body: body_start..text.len() });
+            return Ok(Split {
+                yaml: yaml_start..start,
+                yaml_line: 2,
+                body: body_start..text.len(),
+            });
         }
     }
     Err(SplitError::Unterminated)
@@ -173,7 +197,11 @@ impl<'a> Iterator for LinesWithOffsets<'a> {
 pub fn line_ending(text: &str) -> &'static str {
     let crlf = text.matches("\r\n").count();
     let lf = text.matches('\n').count();
-    if crlf > 0 && crlf * 2 >= lf { "\r\n" } else { "\n" }
+    if crlf > 0 && crlf * 2 >= lf {
+        "\r\n"
+    } else {
+        "\n"
+    }
 }
 
 #[cfg(test)]
@@ -186,7 +214,10 @@ mod tests {
         let s = split_front_matter(t).unwrap();
         assert_eq!(&t[s.yaml.clone()], "a: 1\r\n");
         assert_eq!(&t[s.body.clone()], "body\r\n");
-        assert_eq!(split_front_matter("---\na: 1\n"), Err(SplitError::Unterminated));
+        assert_eq!(
+            split_front_matter("---\na: 1\n"),
+            Err(SplitError::Unterminated)
+        );
         assert_eq!(split_front_matter("a: 1\n"), Err(SplitError::Missing));
         assert_eq!(split_front_matter(" \n"), Err(SplitError::Empty));
     }
@@ -199,6 +230,11 @@ mod tests {
         assert_eq!(ix.pos(t, 5), Pos { line: 2, col: 2 });
         assert_eq!(ix.offset(t, 2, 1), 5);
         assert_eq!(decode(b"\xEF\xBB\xBFok").unwrap(), "ok");
-        assert_eq!(decode(b"a\nb\xff").unwrap_err(), DecodeError::NotUtf8 { pos: Pos { line: 2, col: 2 } });
+        assert_eq!(
+            decode(b"a\nb\xff").unwrap_err(),
+            DecodeError::NotUtf8 {
+                pos: Pos { line: 2, col: 2 }
+            }
+        );
     }
 }

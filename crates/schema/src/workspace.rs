@@ -38,9 +38,18 @@ impl<F: Fn(&str) -> bool + Sync> PathProbe for F {
 
 impl Workspace {
     /// Builds a workspace from parsed parts. `items` may come in any order.
-    pub fn new(config: Option<Config>, mut items: Vec<Item>, file_diagnostics: Vec<Diagnostic>) -> Workspace {
+    pub fn new(
+        config: Option<Config>,
+        mut items: Vec<Item>,
+        file_diagnostics: Vec<Diagnostic>,
+    ) -> Workspace {
         items.sort_by(|a, b| a.path.cmp(&b.path));
-        let mut ws = Workspace { config, items, file_diagnostics, index: HashMap::new() };
+        let mut ws = Workspace {
+            config,
+            items,
+            file_diagnostics,
+            index: HashMap::new(),
+        };
         ws.reindex();
         ws
     }
@@ -110,9 +119,22 @@ impl Workspace {
 
     /// The rules that span files.
     pub fn validate(&self, probe: &dyn PathProbe) -> Vec<Diagnostic> {
-        let mut v = Validator { ws: self, out: Vec::new() };
-        if self.config.is_none() && !self.file_diagnostics.iter().any(|d| d.path == parse::CONFIG_PATH) {
-            v.out.push(Diagnostic::new(Code::MissingConfig, parse::CONFIG_PATH, Pos::START, "no .nonlinear/config.yaml; run `nonlinear init`"));
+        let mut v = Validator {
+            ws: self,
+            out: Vec::new(),
+        };
+        if self.config.is_none()
+            && !self
+                .file_diagnostics
+                .iter()
+                .any(|d| d.path == parse::CONFIG_PATH)
+        {
+            v.out.push(Diagnostic::new(
+                Code::MissingConfig,
+                parse::CONFIG_PATH,
+                Pos::START,
+                "no .nonlinear/config.yaml; run `nonlinear init`",
+            ));
         }
         v.duplicates();
         for (i, item) in self.items.iter().enumerate() {
@@ -140,10 +162,19 @@ impl Validator<'_> {
                 if let Some(&first) = ids.get(&id.value) {
                     let f = &self.ws.items[first];
                     self.out.push(
-                        Diagnostic::new(Code::DuplicateId, &item.path, id.pos, format!("id {} is also used by {}", id.value, f.path))
-                            .field("id")
-                            .len(36)
-                            .related(&f.path, f.id.as_ref().map_or(Pos::START, |x| x.pos), "first used here"),
+                        Diagnostic::new(
+                            Code::DuplicateId,
+                            &item.path,
+                            id.pos,
+                            format!("id {} is also used by {}", id.value, f.path),
+                        )
+                        .field("id")
+                        .len(36)
+                        .related(
+                            &f.path,
+                            f.id.as_ref().map_or(Pos::START, |x| x.pos),
+                            "first used here",
+                        ),
                     );
                 } else {
                     ids.insert(id.value, i);
@@ -158,11 +189,18 @@ impl Validator<'_> {
                             Code::DuplicateShortId,
                             &item.path,
                             s.pos,
-                            format!("short id {} is also used by {}; rename one with `nonlinear mv`", s.value, f.path),
+                            format!(
+                                "short id {} is also used by {}; rename one with `nonlinear mv`",
+                                s.value, f.path
+                            ),
                         )
                         .field("short_id")
                         .len(s.value.len())
-                        .related(&f.path, f.short_id.as_ref().map_or(Pos::START, |x| x.pos), "first used here"),
+                        .related(
+                            &f.path,
+                            f.short_id.as_ref().map_or(Pos::START, |x| x.pos),
+                            "first used here",
+                        ),
                     );
                 } else {
                     shorts.insert(key, i);
@@ -176,15 +214,31 @@ impl Validator<'_> {
         for (field, r) in item.references() {
             let Some(target) = self.ws.resolve_index(&r.value) else {
                 self.out.push(
-                    Diagnostic::new(Code::DanglingReference, &item.path, r.pos, format!("`{}` refers to {}, which does not exist", field.key(), r.value))
-                        .field(field.key())
-                        .len(r.value.chars().count()),
+                    Diagnostic::new(
+                        Code::DanglingReference,
+                        &item.path,
+                        r.pos,
+                        format!(
+                            "`{}` refers to {}, which does not exist",
+                            field.key(),
+                            r.value
+                        ),
+                    )
+                    .field(field.key())
+                    .len(r.value.chars().count()),
                 );
                 continue;
             };
             if target == me {
                 self.out.push(
-                    Diagnostic::new(Code::SelfLink, &item.path, r.pos, format!("`{}` refers to the item itself", field.key())).field(field.key()).len(r.value.chars().count()),
+                    Diagnostic::new(
+                        Code::SelfLink,
+                        &item.path,
+                        r.pos,
+                        format!("`{}` refers to the item itself", field.key()),
+                    )
+                    .field(field.key())
+                    .len(r.value.chars().count()),
                 );
                 continue;
             }
@@ -193,23 +247,57 @@ impl Validator<'_> {
             let allowed: &[Kind] = match (kind, field) {
                 (Kind::Component, LinkField::Parent) => &[Kind::Component],
                 (Kind::Issue, LinkField::Parent) => &[Kind::Component, Kind::Issue],
-                (_, LinkField::Blocks | LinkField::RelatesTo | LinkField::Duplicates) => &[Kind::Issue],
-                (_, LinkField::DependsOn | LinkField::Imports | LinkField::CallsApi | LinkField::SharesDb) => &[Kind::Component],
+                (_, LinkField::Blocks | LinkField::RelatesTo | LinkField::Duplicates) => {
+                    &[Kind::Issue]
+                }
+                (
+                    _,
+                    LinkField::DependsOn
+                    | LinkField::Imports
+                    | LinkField::CallsApi
+                    | LinkField::SharesDb,
+                ) => &[Kind::Component],
                 (_, LinkField::AttachedTo) => &[Kind::Component, Kind::Issue],
                 (_, LinkField::ReplyTo) => &[Kind::Comment],
                 (_, LinkField::Parent) => &[],
             };
             if !allowed.contains(&tk) {
-                let expected = allowed.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(" or ");
+                let expected = allowed
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or ");
                 let why = match (kind, tk) {
-                    (Kind::Component, Kind::Issue) if field == LinkField::Parent => "; an issue cannot parent a component".to_owned(),
-                    _ => format!(" (layer {} `{}` links {}s to {expected}s)", field.layer(), field.edge(), kind.as_str()),
+                    (Kind::Component, Kind::Issue) if field == LinkField::Parent => {
+                        "; an issue cannot parent a component".to_owned()
+                    }
+                    _ => format!(
+                        " (layer {} `{}` links {}s to {expected}s)",
+                        field.layer(),
+                        field.edge(),
+                        kind.as_str()
+                    ),
                 };
                 self.out.push(
-                    Diagnostic::new(Code::WrongKind, &item.path, r.pos, format!("`{}` refers to {} {}, a {}{why}", field.key(), tk.as_str(), t.short_str_or_path(), tk.as_str()))
-                        .field(field.key())
-                        .len(r.value.chars().count())
-                        .related(&t.path, Pos::START, format!("{} defined here", r.value)),
+                    Diagnostic::new(
+                        Code::WrongKind,
+                        &item.path,
+                        r.pos,
+                        format!(
+                            "`{}` refers to {} {}, a {}{why}",
+                            field.key(),
+                            tk.as_str(),
+                            t.short_str_or_path(),
+                            tk.as_str()
+                        ),
+                    )
+                    .field(field.key())
+                    .len(r.value.chars().count())
+                    .related(
+                        &t.path,
+                        Pos::START,
+                        format!("{} defined here", r.value),
+                    ),
                 );
                 continue;
             }
@@ -220,10 +308,15 @@ impl Validator<'_> {
                 };
                 if on(item) != on(t) {
                     self.out.push(
-                        Diagnostic::new(Code::WrongKind, &item.path, r.pos, "`reply_to` refers to a comment on a different item")
-                            .field("reply_to")
-                            .len(r.value.chars().count())
-                            .related(&t.path, Pos::START, "that comment"),
+                        Diagnostic::new(
+                            Code::WrongKind,
+                            &item.path,
+                            r.pos,
+                            "`reply_to` refers to a comment on a different item",
+                        )
+                        .field("reply_to")
+                        .len(r.value.chars().count())
+                        .related(&t.path, Pos::START, "that comment"),
                     );
                 }
             }
@@ -251,14 +344,24 @@ impl Validator<'_> {
     }
 
     fn config_refs(&mut self, item: &Item) {
-        let Some(config) = &self.ws.config else { return };
+        let Some(config) = &self.ws.config else {
+            return;
+        };
         let path = &item.path;
         let member = |out: &mut Vec<Diagnostic>, field: &str, h: &Spanned<String>| {
             if config.member(&h.value).is_none() {
                 out.push(
-                    Diagnostic::new(Code::UnknownMember, path, h.pos, format!("`{field}` is {}, who is not a member in .nonlinear/config.yaml", h.value))
-                        .field(field)
-                        .len(h.value.chars().count()),
+                    Diagnostic::new(
+                        Code::UnknownMember,
+                        path,
+                        h.pos,
+                        format!(
+                            "`{field}` is {}, who is not a member in .nonlinear/config.yaml",
+                            h.value
+                        ),
+                    )
+                    .field(field)
+                    .len(h.value.chars().count()),
                 );
             }
         };
@@ -266,9 +369,17 @@ impl Validator<'_> {
             for l in labels {
                 if !config.has_label(&l.value) {
                     out.push(
-                        Diagnostic::new(Code::UnknownLabel, path, l.pos, format!("label `{}` is not defined in .nonlinear/config.yaml", l.value))
-                            .field("labels")
-                            .len(l.value.chars().count()),
+                        Diagnostic::new(
+                            Code::UnknownLabel,
+                            path,
+                            l.pos,
+                            format!(
+                                "label `{}` is not defined in .nonlinear/config.yaml",
+                                l.value
+                            ),
+                        )
+                        .field("labels")
+                        .len(l.value.chars().count()),
                     );
                 }
             }
@@ -287,24 +398,42 @@ impl Validator<'_> {
                         member(&mut self.out, f, h);
                     }
                 }
-                if let Some(s) = &i.status {
-                    if config.status(&s.value).is_none() {
-                        let known = config.statuses.iter().map(|s| s.key.as_str()).collect::<Vec<_>>().join(", ");
-                        self.out.push(
-                            Diagnostic::new(Code::UnknownStatus, path, s.pos, format!("status `{}` is not in the workflow ({known})", s.value))
-                                .field("status")
-                                .len(s.value.chars().count()),
-                        );
-                    }
+                if let Some(s) = &i.status
+                    && config.status(&s.value).is_none()
+                {
+                    let known = config
+                        .statuses
+                        .iter()
+                        .map(|s| s.key.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    self.out.push(
+                        Diagnostic::new(
+                            Code::UnknownStatus,
+                            path,
+                            s.pos,
+                            format!("status `{}` is not in the workflow ({known})", s.value),
+                        )
+                        .field("status")
+                        .len(s.value.chars().count()),
+                    );
                 }
-                if let Some(c) = &i.cycle {
-                    if config.cycle(&c.value).is_none() {
-                        self.out.push(
-                            Diagnostic::new(Code::UnknownCycle, path, c.pos, format!("cycle `{}` is not defined in .nonlinear/config.yaml", c.value))
-                                .field("cycle")
-                                .len(c.value.chars().count()),
-                        );
-                    }
+                if let Some(c) = &i.cycle
+                    && config.cycle(&c.value).is_none()
+                {
+                    self.out.push(
+                        Diagnostic::new(
+                            Code::UnknownCycle,
+                            path,
+                            c.pos,
+                            format!(
+                                "cycle `{}` is not defined in .nonlinear/config.yaml",
+                                c.value
+                            ),
+                        )
+                        .field("cycle")
+                        .len(c.value.chars().count()),
+                    );
                 }
             }
             Fields::Artifact(a) => {
@@ -326,16 +455,20 @@ impl Validator<'_> {
     }
 
     fn files(&mut self, item: &Item, probe: &dyn PathProbe) {
-        if let Fields::Artifact(a) = &item.fields {
-            if let Some(f) = &a.file {
-                if !probe.exists(f.value.trim_start_matches("./")) {
-                    self.out.push(
-                        Diagnostic::new(Code::MissingFile, &item.path, f.pos, format!("artifact file {} does not exist in the repository", f.value))
-                            .field("file")
-                            .len(f.value.chars().count()),
-                    );
-                }
-            }
+        if let Fields::Artifact(a) = &item.fields
+            && let Some(f) = &a.file
+            && !probe.exists(f.value.trim_start_matches("./"))
+        {
+            self.out.push(
+                Diagnostic::new(
+                    Code::MissingFile,
+                    &item.path,
+                    f.pos,
+                    format!("artifact file {} does not exist in the repository", f.value),
+                )
+                .field("file")
+                .len(f.value.chars().count()),
+            );
         }
     }
 
@@ -343,7 +476,10 @@ impl Validator<'_> {
     /// item finds every cycle in O(n).
     fn parent_cycles(&mut self) {
         let items = &self.ws.items;
-        let parent: Vec<Option<usize>> = items.iter().map(|i| i.parent().and_then(|p| self.ws.resolve_index(&p.value))).collect();
+        let parent: Vec<Option<usize>> = items
+            .iter()
+            .map(|i| i.parent().and_then(|p| self.ws.resolve_index(&p.value)))
+            .collect();
         // 0 = unvisited, 1 = on the current walk, 2 = done.
         let mut state = vec![0u8; items.len()];
         for start in 0..items.len() {
@@ -359,7 +495,12 @@ impl Validator<'_> {
                     1 => {
                         let from = walk.iter().position(|&w| w == i).expect("node on the walk");
                         let cycle = walk[from..].to_vec();
-                        self.report_cycle(Code::ParentCycle, LinkField::Parent, &cycle, "HAS_CHILD cycle: each item is the parent of the next");
+                        self.report_cycle(
+                            Code::ParentCycle,
+                            LinkField::Parent,
+                            &cycle,
+                            "HAS_CHILD cycle: each item is the parent of the next",
+                        );
                         break;
                     }
                     _ => break,
@@ -377,7 +518,13 @@ impl Validator<'_> {
         for (i, item) in self.ws.items.iter().enumerate() {
             let Some(issue) = item.issue() else { continue };
             for b in &issue.blocks {
-                let Some(t) = self.ws.resolve_index(&b.value).filter(|&t| t != i && self.ws.items[t].kind() == Kind::Issue) else { continue };
+                let Some(t) = self
+                    .ws
+                    .resolve_index(&b.value)
+                    .filter(|&t| t != i && self.ws.items[t].kind() == Kind::Issue)
+                else {
+                    continue;
+                };
                 let a = *nodes.entry(i).or_insert_with(|| g.add_node(i));
                 let z = *nodes.entry(t).or_insert_with(|| g.add_node(t));
                 g.add_edge(a, z, ());
@@ -390,32 +537,62 @@ impl Validator<'_> {
             // Walk inside the component from its first node until we return:
             // a concrete cycle to print.
             let members: std::collections::HashSet<NodeIndex> = scc.iter().copied().collect();
-            let start = *scc.iter().min_by_key(|n| &self.ws.items[g[**n]].path).expect("non-empty");
-            let cycle = find_cycle(&g, start, &members).into_iter().map(|n| g[n]).collect::<Vec<_>>();
-            self.report_cycle(Code::BlocksCycle, LinkField::Blocks, &cycle, "BLOCKS cycle: each issue blocks the next, so none can start");
+            let start = *scc
+                .iter()
+                .min_by_key(|n| &self.ws.items[g[**n]].path)
+                .expect("non-empty");
+            let cycle = find_cycle(&g, start, &members)
+                .into_iter()
+                .map(|n| g[n])
+                .collect::<Vec<_>>();
+            self.report_cycle(
+                Code::BlocksCycle,
+                LinkField::Blocks,
+                &cycle,
+                "BLOCKS cycle: each issue blocks the next, so none can start",
+            );
         }
     }
 
     fn report_cycle(&mut self, code: Code, field: LinkField, cycle: &[usize], what: &str) {
         let items = &self.ws.items;
         // Report at the member with the smallest path, so output is stable.
-        let Some(first) = (0..cycle.len()).min_by_key(|&k| &items[cycle[k]].path) else { return };
-        let rotated: Vec<usize> = cycle[first..].iter().chain(&cycle[..first]).copied().collect();
-        let names: Vec<&str> = rotated.iter().map(|&i| items[i].short_str_or_path()).collect();
+        let Some(first) = (0..cycle.len()).min_by_key(|&k| &items[cycle[k]].path) else {
+            return;
+        };
+        let rotated: Vec<usize> = cycle[first..]
+            .iter()
+            .chain(&cycle[..first])
+            .copied()
+            .collect();
+        let names: Vec<&str> = rotated
+            .iter()
+            .map(|&i| items[i].short_str_or_path())
+            .collect();
         let chain = format!("{} → {}", names.join(" → "), names[0]);
-        let pos_of = |i: usize, next: usize| -> Pos {
-            let item = &items[i];
-            let target = &items[next];
-            item.references()
+        let ref_of = |i: usize, next: usize| -> (Pos, usize) {
+            items[i]
+                .references()
                 .into_iter()
-                .find(|(f, r)| *f == field && self.ws.resolve_index(&r.value).is_some_and(|t| std::ptr::eq(&items[t], target)))
-                .map_or(Pos::START, |(_, r)| r.pos)
+                .find(|(f, r)| *f == field && self.ws.resolve_index(&r.value) == Some(next))
+                .map_or((Pos::START, 1), |(_, r)| (r.pos, r.value.chars().count()))
         };
         let at = rotated[0];
-        let mut d = Diagnostic::new(code, &items[at].path, pos_of(at, rotated[1 % rotated.len()]), format!("{what}: {chain}")).field(field.key());
+        let (pos, len) = ref_of(at, rotated[1 % rotated.len()]);
+        let mut d = Diagnostic::new(code, &items[at].path, pos, format!("{what}: {chain}"))
+            .field(field.key())
+            .len(len);
         for (k, &i) in rotated.iter().enumerate().skip(1) {
             let next = rotated[(k + 1) % rotated.len()];
-            d = d.related(&items[i].path, pos_of(i, next), format!("{} → {}", items[i].short_str_or_path(), items[next].short_str_or_path()));
+            d = d.related(
+                &items[i].path,
+                ref_of(i, next).0,
+                format!(
+                    "{} → {}",
+                    items[i].short_str_or_path(),
+                    items[next].short_str_or_path()
+                ),
+            );
         }
         self.out.push(d);
     }
@@ -423,7 +600,11 @@ impl Validator<'_> {
 
 /// A path from `start` back to `start` inside `members` (which is strongly
 /// connected, so one exists). Iterative DFS.
-fn find_cycle(g: &DiGraph<usize, ()>, start: NodeIndex, members: &std::collections::HashSet<NodeIndex>) -> Vec<NodeIndex> {
+fn find_cycle(
+    g: &DiGraph<usize, ()>,
+    start: NodeIndex,
+    members: &std::collections::HashSet<NodeIndex>,
+) -> Vec<NodeIndex> {
     let mut stack = vec![(start, g.neighbors(start).collect::<Vec<_>>())];
     let mut on_path = std::collections::HashSet::from([start]);
     let mut visited = std::collections::HashSet::from([start]);
@@ -449,6 +630,81 @@ fn find_cycle(g: &DiGraph<usize, ()>, start: NodeIndex, members: &std::collectio
 impl Item {
     /// The short id, or the path for items without one.
     pub fn short_str_or_path(&self) -> &str {
-        self.short_id.as_ref().map_or(self.path.as_str(), |s| s.value.as_str())
+        self.short_id
+            .as_ref()
+            .map_or(self.path.as_str(), |s| s.value.as_str())
+    }
+}
+
+/// A workspace seen by one actor: what filters match against.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub ws: &'a Workspace,
+    /// The acting member's handle, for `@me`.
+    pub me: Option<&'a str>,
+}
+
+impl crate::filter::Context for Scope<'_> {
+    fn config(&self) -> Option<&Config> {
+        self.ws.config.as_ref()
+    }
+
+    fn is_under(&self, item: &Item, ancestor: &str) -> bool {
+        let Some(root) = self.ws.resolve_index(ancestor) else {
+            return false;
+        };
+        let root = &self.ws.items[root];
+        let mut at = item;
+        // Bounded: a parent cycle must not hang a query.
+        for _ in 0..=self.ws.items.len() {
+            if std::ptr::eq(at, root) {
+                return true;
+            }
+            match at.parent().and_then(|p| self.ws.resolve(&p.value)) {
+                Some(p) => at = p,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    fn me(&self) -> Option<&str> {
+        self.me
+    }
+}
+
+impl Workspace {
+    /// Items matching `filter`, issues only unless the filter names a type.
+    pub fn query<'a>(
+        &'a self,
+        filter: &crate::filter::Filter,
+        me: Option<&'a str>,
+    ) -> Vec<&'a Item> {
+        let scope = Scope { ws: self, me };
+        let issues_only = !filter.has_kind();
+        self.items
+            .iter()
+            .filter(|i| i.kind() != Kind::Comment || !issues_only)
+            .filter(|i| !issues_only || i.kind() == Kind::Issue)
+            .filter(|i| filter.matches(i, &scope))
+            .collect()
+    }
+
+    /// The category of an issue's status, if the status is in the workflow.
+    pub fn category(&self, item: &Item) -> Option<Category> {
+        let status = item.issue()?.status.as_ref()?;
+        self.config
+            .as_ref()?
+            .status(&status.value)
+            .map(|s| s.category)
+    }
+
+    /// Direct children (components and issues whose `parent` is `item`).
+    pub fn children<'a>(&'a self, item: &'a Item) -> impl Iterator<Item = &'a Item> + 'a {
+        self.items.iter().filter(move |c| {
+            c.parent()
+                .and_then(|p| self.resolve(&p.value))
+                .is_some_and(|p| std::ptr::eq(p, item))
+        })
     }
 }

@@ -102,7 +102,13 @@ impl Node {
             Value::Map(entries) => J::Object(
                 entries
                     .iter()
-                    .map(|(k, v)| (k.as_scalar().map_or_else(|| format!("{:?}", k.to_json()), str::to_owned), v.to_json()))
+                    .map(|(k, v)| {
+                        (
+                            k.as_scalar()
+                                .map_or_else(|| format!("{:?}", k.to_json()), str::to_owned),
+                            v.to_json(),
+                        )
+                    })
                     .collect(),
             ),
         }
@@ -130,7 +136,10 @@ pub enum ProblemKind {
 /// Parses `yaml` (which starts on 1-based `first_line` of its file) into one
 /// node. Returns `None` for an empty document or one that could not be read.
 pub fn parse(yaml: &str, first_line: u32) -> (Option<Node>, Vec<Problem>) {
-    let mut b = Builder { first_line, ..Builder::default() };
+    let mut b = Builder {
+        first_line,
+        ..Builder::default()
+    };
     let mut parser = Parser::new_from_str(yaml);
     loop {
         match parser.next_event() {
@@ -142,7 +151,10 @@ pub fn parse(yaml: &str, first_line: u32) -> (Option<Node>, Vec<Problem>) {
             }
             Some(Err(e)) => {
                 let m = e.marker();
-                b.problems.push(Problem { pos: b.pos_of(m.line(), m.col()), kind: ProblemKind::Syntax(e.info().to_owned()) });
+                b.problems.push(Problem {
+                    pos: b.pos_of(m.line(), m.col()),
+                    kind: ProblemKind::Syntax(e.info().to_owned()),
+                });
                 return (None, b.problems);
             }
         }
@@ -173,7 +185,10 @@ struct Frame {
 
 impl Builder {
     fn pos_of(&self, line: usize, col: usize) -> Pos {
-        Pos { line: line as u32 + self.first_line - 1, col: col as u32 + 1 }
+        Pos {
+            line: line as u32 + self.first_line - 1,
+            col: col as u32 + 1,
+        }
     }
 
     /// Feeds one event; returns `true` to stop reading.
@@ -184,7 +199,10 @@ impl Builder {
             Event::DocumentStart(_) => {
                 self.documents += 1;
                 if self.documents > 1 {
-                    self.problems.push(Problem { pos, kind: ProblemKind::MultipleDocuments });
+                    self.problems.push(Problem {
+                        pos,
+                        kind: ProblemKind::MultipleDocuments,
+                    });
                     return true;
                 }
             }
@@ -201,7 +219,10 @@ impl Builder {
                         node.pos = pos;
                         self.push_value(node);
                     }
-                    None => self.problems.push(Problem { pos, kind: ProblemKind::UnknownAlias }),
+                    None => self.problems.push(Problem {
+                        pos,
+                        kind: ProblemKind::UnknownAlias,
+                    }),
                 }
             }
             Event::Scalar(text, style, anchor, _tag) => {
@@ -218,7 +239,13 @@ impl Builder {
                     ScalarStyle::Literal => Style::Literal,
                     ScalarStyle::Folded => Style::Folded,
                 };
-                let node = Node { value: Value::Scalar(Scalar { text: text.into_owned(), style }), pos };
+                let node = Node {
+                    value: Value::Scalar(Scalar {
+                        text: text.into_owned(),
+                        style,
+                    }),
+                    pos,
+                };
                 if anchor > 0 {
                     self.anchors.insert(anchor, node.clone());
                 }
@@ -230,7 +257,10 @@ impl Builder {
                     return false;
                 }
                 if self.stack.len() >= MAX_DEPTH {
-                    self.problems.push(Problem { pos, kind: ProblemKind::TooDeep });
+                    self.problems.push(Problem {
+                        pos,
+                        kind: ProblemKind::TooDeep,
+                    });
                     self.skipping = 1;
                     return false;
                 }
@@ -240,25 +270,46 @@ impl Builder {
                 let value = if matches!(ev, Event::SequenceStart(..)) {
                     // A flow sequence's start span covers its `[`.
                     let flow = span.end.index() > span.start.index();
-                    Value::Seq(Seq { items: Vec::new(), flow })
+                    Value::Seq(Seq {
+                        items: Vec::new(),
+                        flow,
+                    })
                 } else {
                     Value::Map(Vec::new())
                 };
-                self.stack.push(Frame { node: Node { value, pos }, anchor, pending_key: None });
+                self.stack.push(Frame {
+                    node: Node { value, pos },
+                    anchor,
+                    pending_key: None,
+                });
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 if self.skipping > 0 {
                     self.skipping -= 1;
                     if self.skipping == 0 {
                         // The skipped container still occupies a slot.
-                        self.push_value(Node { value: Value::Scalar(Scalar { text: String::new(), style: Style::Plain }), pos });
+                        self.push_value(Node {
+                            value: Value::Scalar(Scalar {
+                                text: String::new(),
+                                style: Style::Plain,
+                            }),
+                            pos,
+                        });
                     }
                     return false;
                 }
-                let Some(frame) = self.stack.pop() else { return false };
+                let Some(frame) = self.stack.pop() else {
+                    return false;
+                };
                 if let Some(key) = frame.pending_key {
                     // Cannot happen with a well-formed event stream; keep the key.
-                    let null = Node { value: Value::Scalar(Scalar { text: String::new(), style: Style::Plain }), pos };
+                    let null = Node {
+                        value: Value::Scalar(Scalar {
+                            text: String::new(),
+                            style: Style::Plain,
+                        }),
+                        pos,
+                    };
                     let mut node = frame.node;
                     if let Value::Map(m) = &mut node.value {
                         m.push((key, null));
@@ -279,7 +330,10 @@ impl Builder {
     fn charge(&mut self, n: usize, pos: Pos) -> bool {
         self.nodes += n;
         if self.nodes > MAX_NODES {
-            self.problems.push(Problem { pos, kind: ProblemKind::TooManyNodes });
+            self.problems.push(Problem {
+                pos,
+                kind: ProblemKind::TooManyNodes,
+            });
             return false;
         }
         true
@@ -295,20 +349,27 @@ impl Builder {
             Value::Map(entries) => match top.pending_key.take() {
                 None => {
                     if !matches!(node.value, Value::Scalar(_)) {
-                        self.problems.push(Problem { pos: node.pos, kind: ProblemKind::NonScalarKey });
+                        self.problems.push(Problem {
+                            pos: node.pos,
+                            kind: ProblemKind::NonScalarKey,
+                        });
                     }
                     top.pending_key = Some(node);
                 }
                 Some(key) => {
-                    if let Some(k) = key.as_scalar() {
-                        if let Some((first, _)) = entries.iter().find(|(e, _)| e.as_scalar() == Some(k)) {
-                            self.problems.push(Problem {
-                                pos: key.pos,
-                                kind: ProblemKind::DuplicateKey { key: k.to_owned(), first: first.pos },
-                            });
-                            // Keep the first value; the second is reported.
-                            return;
-                        }
+                    if let Some(k) = key.as_scalar()
+                        && let Some((first, _)) =
+                            entries.iter().find(|(e, _)| e.as_scalar() == Some(k))
+                    {
+                        self.problems.push(Problem {
+                            pos: key.pos,
+                            kind: ProblemKind::DuplicateKey {
+                                key: k.to_owned(),
+                                first: first.pos,
+                            },
+                        });
+                        // Keep the first value; the second is reported.
+                        return;
                     }
                     entries.push((key, node));
                 }
@@ -334,17 +395,37 @@ mod tests {
     fn alias_bomb_is_bounded() {
         let mut y = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..12 {
-            y.push_str(&format!("{}: &{} [*{}, *{}, *{}, *{}, *{}, *{}, *{}, *{}, *{}, *{}]\n", (b'a' + i) as char, (b'a' + i) as char, (b'a' + i - 1) as char, (b'a' + i - 1) as char, (b'a' + i - 1) as char, (b'a' + i - 1) as char, (b'a' + i - 1) as char, (b'a' + i - 1) as char, (b'a' + i - 1) as char, (b'a' + i - 1) as char, (b'a' + i - 1) as char, (b'a' + i - 1) as char));
+            y.push_str(&format!(
+                "{}: &{} [*{}, *{}, *{}, *{}, *{}, *{}, *{}, *{}, *{}, *{}]\n",
+                (b'a' + i) as char,
+                (b'a' + i) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char,
+                (b'a' + i - 1) as char
+            ));
         }
         let (_, problems) = parse(&y, 1);
-        assert!(problems.iter().any(|p| p.kind == ProblemKind::TooManyNodes), "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.kind == ProblemKind::TooManyNodes),
+            "{problems:?}"
+        );
     }
 
     #[test]
     fn deep_nesting_is_bounded() {
         let y = format!("a: {}{}\nb: 1\n", "[".repeat(100), "]".repeat(100));
         let (root, problems) = parse(&y, 1);
-        assert!(problems.iter().any(|p| p.kind == ProblemKind::TooDeep), "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.kind == ProblemKind::TooDeep),
+            "{problems:?}"
+        );
         assert!(matches!(root, Some(Node { value: Value::Map(m), .. }) if m.len() == 2));
         // Far deeper input hits the parser's own recursion limit: still a problem, not a crash.
         let y = format!("a: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
@@ -356,7 +437,13 @@ mod tests {
         let (_, problems) = parse("a: 1\nb: 2\na: 3\n", 2);
         assert_eq!(
             problems,
-            vec![Problem { pos: Pos { line: 4, col: 1 }, kind: ProblemKind::DuplicateKey { key: "a".into(), first: Pos { line: 2, col: 1 } } }]
+            vec![Problem {
+                pos: Pos { line: 4, col: 1 },
+                kind: ProblemKind::DuplicateKey {
+                    key: "a".into(),
+                    first: Pos { line: 2, col: 1 }
+                }
+            }]
         );
     }
 }

@@ -1,0 +1,298 @@
+//! `nonlinear check`: every problem, rendered for people, machines or
+//! GitHub.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+use anyhow::{Context as _, bail};
+use schema::store::Store;
+use schema::{Diagnostic, Severity};
+
+use crate::{Format, Outcome};
+
+pub fn run(cwd: &Path, format: Format, since: Option<&str>) -> anyhow::Result<Outcome> {
+    let store = Store::discover(cwd)?;
+    let files = store.files();
+    let ws = store.load_files(&files);
+    let mut diags = ws.check(&store);
+    if let Some(rev) = since {
+        let old = diagnostics_at(store.root(), rev)?;
+        diags = introduced(diags, old);
+    }
+    let errors = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let warnings = diags.len() - errors;
+    match format {
+        Format::Json => {
+            let out = serde_json::json!({
+                "ok": errors == 0,
+                "files": files.len(),
+                "errors": errors,
+                "warnings": warnings,
+                "since": since,
+                "diagnostics": diags,
+            });
+            outln!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        Format::Github => {
+            let prefix = git_prefix(store.root());
+            for d in &diags {
+                let level = if d.severity == Severity::Error {
+                    "error"
+                } else {
+                    "warning"
+                };
+                outln!(
+                    "::{level} file={},line={},col={},title={}::{}",
+                    esc_prop(&format!("{prefix}{}", d.path)),
+                    d.pos.line,
+                    d.pos.col,
+                    esc_prop(d.code.as_str()),
+                    esc_data(&message_with_field(d))
+                );
+            }
+            outln!("{}", summary(files.len(), errors, warnings, since));
+        }
+        Format::Human => {
+            let mut sources = Sources {
+                root: store.root().to_owned(),
+                files: HashMap::new(),
+            };
+            let renderer = if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                Renderer::styled()
+            } else {
+                Renderer::plain()
+            };
+            for d in &diags {
+                outln!("{}\n", render(&renderer, d, &mut sources));
+            }
+            outln!("{}", summary(files.len(), errors, warnings, since));
+        }
+    }
+    Ok(if errors > 0 {
+        Outcome::Problems
+    } else {
+        Outcome::Ok
+    })
+}
+
+fn summary(files: usize, errors: usize, warnings: usize, since: Option<&str>) -> String {
+    let scope = since
+        .map(|r| format!(" introduced since {r}"))
+        .unwrap_or_default();
+    if errors + warnings == 0 {
+        format!("ok: {files} files checked, no problems{scope}")
+    } else {
+        format!(
+            "{}: {files} files checked, {errors} error{}, {warnings} warning{}{scope}",
+            if errors > 0 { "error" } else { "warning" },
+            plural(errors),
+            plural(warnings)
+        )
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn message_with_field(d: &Diagnostic) -> String {
+    match &d.field {
+        Some(f) => format!("{} [field `{f}`]", d.message),
+        None => d.message.clone(),
+    }
+}
+
+/// File texts for snippets, read once each.
+struct Sources {
+    root: PathBuf,
+    files: HashMap<String, Option<String>>,
+}
+
+impl Sources {
+    fn line(&mut self, path: &str, line: u32) -> Option<String> {
+        let text = self.files.entry(path.to_owned()).or_insert_with(|| {
+            std::fs::read(self.root.join(path))
+                .ok()
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+        });
+        let text = text.as_deref()?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        text.split('\n')
+            .nth(line as usize - 1)
+            .map(|l| l.trim_end_matches('\r').to_owned())
+    }
+}
+
+/// Byte span of `len` characters from 1-based character column `col`.
+fn span(line: &str, col: u32, len: u32) -> std::ops::Range<usize> {
+    let mut idx = line
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(line.len()));
+    let start = idx
+        .nth(col.saturating_sub(1) as usize)
+        .unwrap_or(line.len());
+    let end = line[start..]
+        .char_indices()
+        .nth(len as usize)
+        .map_or(line.len(), |(i, _)| start + i);
+    start..end.max(start)
+}
+
+fn render(renderer: &Renderer, d: &Diagnostic, sources: &mut Sources) -> String {
+    let level = if d.severity == Severity::Error {
+        Level::ERROR
+    } else {
+        Level::WARNING
+    };
+    let title = message_with_field(d);
+    let main_line = sources.line(&d.path, d.pos.line);
+    let mut related_lines = Vec::new();
+    for r in &d.related {
+        related_lines.push((r, sources.line(&r.path, r.pos.line)));
+    }
+    let label = d
+        .field
+        .as_deref()
+        .map(|f| format!("`{f}`"))
+        .unwrap_or_default();
+    let mut group = Group::with_title(level.primary_title(&title).id(d.code.as_str()));
+    match &main_line {
+        Some(src) => {
+            group = group.element(
+                Snippet::source(src.as_str())
+                    .line_start(d.pos.line as usize)
+                    .path(d.path.as_str())
+                    .annotation(
+                        AnnotationKind::Primary
+                            .span(span(src, d.pos.col, d.len))
+                            .label(&label),
+                    ),
+            );
+        }
+        None => {
+            group = group
+                .element(Level::NOTE.message(format!("in {}:{}:{}", d.path, d.pos.line, d.pos.col)))
+        }
+    }
+    for (r, src) in &related_lines {
+        match src {
+            Some(src) if !src.is_empty() => {
+                group = group.element(
+                    Snippet::source(src.as_str())
+                        .line_start(r.pos.line as usize)
+                        .path(r.path.as_str())
+                        .annotation(
+                            AnnotationKind::Context
+                                .span(span(src, r.pos.col, 1))
+                                .label(&r.message),
+                        ),
+                );
+            }
+            _ => {
+                group = group.element(Level::NOTE.message(format!(
+                    "{}: {}:{}:{}",
+                    r.message, r.path, r.pos.line, r.pos.col
+                )))
+            }
+        }
+    }
+    renderer.render(&[group])
+}
+
+/// Problems in `now` that `before` did not have (as many times as they
+/// appear more often now).
+fn introduced(now: Vec<Diagnostic>, before: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut old: HashMap<_, usize> = HashMap::new();
+    for d in &before {
+        *old.entry(d.fingerprint()).or_default() += 1;
+    }
+    now.into_iter()
+        .filter(|d| match old.get_mut(&d.fingerprint()) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                false
+            }
+            _ => true,
+        })
+        .collect()
+}
+
+/// Checks the workspace as it was at `rev`: extracts that tree with
+/// `git archive` into a temporary directory and loads it there.
+fn diagnostics_at(root: &Path, rev: &str) -> anyhow::Result<Vec<Diagnostic>> {
+    let prefix = git_prefix(root);
+    let verify = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["rev-parse", "--verify", "--quiet"])
+        .arg(format!("{rev}^{{commit}}"))
+        .output()
+        .context("running git")?;
+    if !verify.status.success() {
+        bail!("--since {rev}: not a git revision in {}", root.display());
+    }
+    let tmp = tempfile::tempdir()?;
+    let pathspec = if prefix.is_empty() {
+        ".".to_owned()
+    } else {
+        prefix.clone()
+    };
+    let archive = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["archive", "--format=tar", rev, "--"])
+        .arg(format!(":(top){pathspec}"))
+        .output()
+        .context("running git archive")?;
+    if !archive.status.success() {
+        // The workspace did not exist at that revision: everything is new.
+        return Ok(Vec::new());
+    }
+    let mut tar = Command::new("tar")
+        .arg("-x")
+        .arg("-C")
+        .arg(tmp.path())
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .context("running tar")?;
+    std::io::Write::write_all(tar.stdin.as_mut().expect("piped"), &archive.stdout)?;
+    if !tar.wait()?.success() {
+        bail!("--since {rev}: could not unpack the tree");
+    }
+    let old_root = tmp.path().join(&prefix);
+    let store = Store::at(&old_root);
+    if !old_root.join(".nonlinear").is_dir() {
+        return Ok(Vec::new());
+    }
+    Ok(store.load().check(&store))
+}
+
+/// The workspace root relative to its git repository's top, with a
+/// trailing `/` (empty at the top or outside git).
+fn git_prefix(root: &Path) -> String {
+    Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["rev-parse", "--show-prefix"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+fn esc_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn esc_prop(s: &str) -> String {
+    esc_data(s).replace(':', "%3A").replace(',', "%2C")
+}
