@@ -434,16 +434,38 @@ fn flow_insert(doc: &Doc<'_>, e: &Entry, items: &[Node], value: &str) -> Result<
 /// Offset of the `]` closing the first flow list on a line.
 fn flow_close(line: &str) -> Option<usize> {
     let open = line.find('[')?;
-    let mut quote: Option<char> = None;
+    let mut chars = line[open..].char_indices().peekable();
     let mut prev = ' ';
-    for (i, c) in line[open..].char_indices() {
-        match quote {
-            Some(q) if c == q && !(q == '"' && prev == '\\') => quote = None,
-            Some(_) => {}
-            None if c == '"' || c == '\'' => quote = Some(c),
-            None if c == ']' => return Some(open + i),
-            None if c == '#' && prev == ' ' => return None,
-            None => {}
+    // A quote opens a quoted scalar only where an item starts; inside a
+    // plain scalar (`a"b`) it is just a character.
+    let mut item_start = false;
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' | '\'' if item_start => {
+                // Skip to the closing quote: `\x` escapes in double quotes,
+                // `''` in single quotes.
+                loop {
+                    match chars.next()? {
+                        (_, '\\') if c == '"' => {
+                            chars.next();
+                        }
+                        (_, q) if q == c => {
+                            if c == '\'' && chars.peek().is_some_and(|(_, n)| *n == '\'') {
+                                chars.next();
+                            } else {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            ']' => return Some(open + i),
+            '#' if prev == ' ' => return None,
+            _ => {}
+        }
+        if c != ' ' && c != '\t' {
+            item_start = matches!(c, '[' | ',');
         }
         prev = c;
     }
@@ -573,7 +595,12 @@ fn rename(doc: &Doc<'_>, key: &str, from: &str, to: &str) -> Result<String, Edit
                 Value::Scalar(s) => s.style,
                 _ => Style::Plain,
             };
-            ranges.push((r, render_scalar(&Scalar::Str(to.to_owned()), style)));
+            let rendered = match style {
+                // Inside `[…]` a plain item must also avoid `,`, `]` and co.
+                Style::Plain if in_flow => render_flow_item(to),
+                _ => render_scalar(&Scalar::Str(to.to_owned()), style),
+            };
+            ranges.push((r, rendered));
         }
     }
     for (r, with) in ranges.into_iter().rev() {
@@ -641,14 +668,19 @@ fn plain_ok(s: &str, in_flow: bool) -> bool {
     let Some(first) = s.chars().next() else {
         return false;
     };
-    if s.trim() != s || "-?:,[]{}#&*!|>'\"%@`".contains(first) || s.chars().any(|c| c.is_control())
+    // A byte order mark is not allowed in a plain scalar; YAML rejects the file.
+    if s.trim() != s
+        || "-?:,[]{}#&*!|>'\"%@`".contains(first)
+        || s.chars().any(|c| c.is_control() || c == '\u{feff}')
     {
         return false;
     }
     if s.contains(": ") || s.contains(" #") || s.ends_with(':') {
         return false;
     }
-    if in_flow && s.contains([',', '[', ']', '{', '}']) {
+    // `[a -]` does not parse: a ` -` right before `,` or `]` reads as the
+    // start of a scalar.
+    if in_flow && (s.contains([',', '[', ']', '{', '}']) || s.ends_with(" -")) {
         return false;
     }
     // Would be read as null, a boolean or a number by YAML tools.

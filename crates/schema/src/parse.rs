@@ -765,7 +765,7 @@ impl Reader<'_> {
                 "priorities" => {
                     c.priorities = self.list(f, &value, |r, field, m| {
                         let v = r.req_str(field, m, "value")?;
-                        let Ok(value) = v.parse::<u8>() else {
+                        let Some(value) = v.parse::<u8>().ok().filter(|p| *p <= 4) else {
                             let node = get(m, "value").expect("read above");
                             r.push(
                                 Code::InvalidValue,

@@ -264,7 +264,7 @@ impl Validator<'_> {
             if !allowed.contains(&tk) {
                 let expected = allowed
                     .iter()
-                    .map(|k| k.as_str())
+                    .map(|k| format!("{}s", k.as_str()))
                     .collect::<Vec<_>>()
                     .join(" or ");
                 let why = match (kind, tk) {
@@ -272,8 +272,11 @@ impl Validator<'_> {
                         "; an issue cannot parent a component".to_owned()
                     }
                     _ => format!(
-                        " (layer {} `{}` links {}s to {expected}s)",
-                        field.layer(),
+                        " ({}`{}` links {}s to {expected})",
+                        match field.layer() {
+                            0 => String::new(),
+                            n => format!("layer {n} "),
+                        },
                         field.edge(),
                         kind.as_str()
                     ),
@@ -284,11 +287,10 @@ impl Validator<'_> {
                         &item.path,
                         r.pos,
                         format!(
-                            "`{}` refers to {} {}, a {}{why}",
+                            "`{}` refers to {}, {}{why}",
                             field.key(),
-                            tk.as_str(),
                             t.short_str_or_path(),
-                            tk.as_str()
+                            a_kind(tk)
                         ),
                     )
                     .field(field.key())
@@ -335,7 +337,7 @@ impl Validator<'_> {
                         Code::WrongKind,
                         &item.path,
                         Pos::START,
-                        format!("comments belong to components and issues; {} is a {}", on.value, t.kind().as_str()),
+                        format!("comments belong to components and issues; {} is {}", on.value, a_kind(t.kind())),
                     )),
                     Some(_) => {}
                 },
@@ -499,7 +501,7 @@ impl Validator<'_> {
                             Code::ParentCycle,
                             LinkField::Parent,
                             &cycle,
-                            "HAS_CHILD cycle: each item is the parent of the next",
+                            "HAS_CHILD cycle: the parent of each item is the next",
                         );
                         break;
                     }
@@ -595,6 +597,14 @@ impl Validator<'_> {
             );
         }
         self.out.push(d);
+    }
+}
+
+/// "an issue", "a component".
+fn a_kind(kind: Kind) -> String {
+    match kind {
+        Kind::Issue | Kind::Artifact => format!("an {}", kind.as_str()),
+        Kind::Component | Kind::Comment => format!("a {}", kind.as_str()),
     }
 }
 

@@ -138,6 +138,7 @@ pub enum ProblemKind {
 pub fn parse(yaml: &str, first_line: u32) -> (Option<Node>, Vec<Problem>) {
     let mut b = Builder {
         first_line,
+        end: end_pos(yaml, first_line),
         ..Builder::default()
     };
     let mut parser = Parser::new_from_str(yaml);
@@ -162,9 +163,31 @@ pub fn parse(yaml: &str, first_line: u32) -> (Option<Node>, Vec<Problem>) {
     (b.root, b.problems)
 }
 
+/// The position just past the last character of `yaml`, counting line
+/// breaks as the parser does (`\r\n`, `\n` or a lone `\r`).
+fn end_pos(yaml: &str, first_line: u32) -> Pos {
+    let (mut line, mut col) = (first_line, 1);
+    let mut chars = yaml.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' | '\n' => {
+                if c == '\r' && chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                line += 1;
+                col = 1;
+            }
+            _ => col += 1,
+        }
+    }
+    Pos { line, col }
+}
+
 #[derive(Default)]
 struct Builder {
     first_line: u32,
+    /// Just past the last character; see [`Builder::pos_of`].
+    end: Pos,
     stack: Vec<Frame>,
     root: Option<Node>,
     documents: usize,
@@ -185,10 +208,13 @@ struct Frame {
 
 impl Builder {
     fn pos_of(&self, line: usize, col: usize) -> Pos {
+        // At the end of input without a final newline the parser reports
+        // the start of a line that does not exist.
         Pos {
             line: line as u32 + self.first_line - 1,
             col: col as u32 + 1,
         }
+        .min(self.end)
     }
 
     /// Feeds one event; returns `true` to stop reading.
