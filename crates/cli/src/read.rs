@@ -32,7 +32,7 @@ pub fn show(ctx: &Ctx, reference: &str) -> anyhow::Result<Outcome> {
     ));
     let mut line = |k: &str, v: String| {
         if !v.is_empty() {
-            out.push_str(&format!("  {k:<10} {v}\n"));
+            out.push_str(&format!("  {k:<11} {v}\n"));
         }
     };
     let join = |v: &[schema::model::Spanned<String>]| {
@@ -164,7 +164,7 @@ pub fn show(ctx: &Ctx, reference: &str) -> anyhow::Result<Outcome> {
         }
         Fields::Comment(_) => {}
     }
-    line("file", found.rel.clone());
+    line("source", found.rel.clone());
     let body = item.body.trim();
     if !body.is_empty() {
         out.push('\n');
@@ -317,31 +317,52 @@ pub fn list(ctx: &Ctx, query: &str, limit: Option<usize>) -> anyhow::Result<Outc
         );
         return Ok(Outcome::Ok);
     }
+    let rows: Vec<[String; 5]> = items
+        .iter()
+        .map(|i| {
+            let (status, prio, who) = match i.issue() {
+                Some(x) => (
+                    x.status
+                        .as_ref()
+                        .map(|s| s.value.clone())
+                        .unwrap_or_default(),
+                    x.priority
+                        .as_ref()
+                        .and_then(|p| {
+                            ["-", "urgent", "high", "medium", "low"].get(p.value as usize)
+                        })
+                        .copied()
+                        .unwrap_or("-"),
+                    x.assignee
+                        .as_ref()
+                        .map(|a| format!("@{}", a.value))
+                        .unwrap_or_default(),
+                ),
+                None => (i.kind().as_str().to_owned(), "", String::new()),
+            };
+            [
+                i.short_str_or_path().to_owned(),
+                status,
+                prio.to_owned(),
+                who,
+                i.title_str().to_owned(),
+            ]
+        })
+        .collect();
+    // Columns as wide as their widest cell, so long keys and handles align.
+    let mut widths = [0; 4];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
     let mut out = String::new();
-    for i in &items {
-        let (status, prio, who) = match i.issue() {
-            Some(x) => (
-                x.status
-                    .as_ref()
-                    .map(|s| s.value.clone())
-                    .unwrap_or_default(),
-                ["-", "urgent", "high", "medium", "low"]
-                    [x.priority.as_ref().map_or(0, |p| p.value as usize)],
-                x.assignee
-                    .as_ref()
-                    .map(|a| format!("@{}", a.value))
-                    .unwrap_or_default(),
-            ),
-            None => (i.kind().as_str().to_owned(), "", String::new()),
-        };
-        out.push_str(&format!(
-            "{:<10} {:<12} {:<7} {:<10} {}\n",
-            i.short_str_or_path(),
-            status,
-            prio,
-            who,
-            i.title_str()
-        ));
+    for [id, status, prio, who, title] in &rows {
+        let [w0, w1, w2, w3] = widths;
+        out.push_str(
+            format!("{id:<w0$}  {status:<w1$}  {prio:<w2$}  {who:<w3$}  {title}").trim_end(),
+        );
+        out.push('\n');
     }
     out.push_str(&format!(
         "{} of {total} item{}\n",

@@ -64,11 +64,16 @@ pub enum EditError {
 
 /// Applies `ops` in order and returns the new text.
 pub fn apply(text: &str, ops: &[Op]) -> Result<String, EditError> {
+    // A byte order mark stays where it was, outside the edited text.
+    let (bom, text) = match text.strip_prefix('\u{feff}') {
+        Some(rest) => ("\u{feff}", rest),
+        None => ("", text),
+    };
     let mut out = text.to_owned();
     for op in ops {
         out = apply_one(&out, op)?;
     }
-    Ok(out)
+    Ok(format!("{bom}{out}"))
 }
 
 /// Renders a new file from fields in the given order and a body.

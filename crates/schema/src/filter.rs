@@ -11,7 +11,7 @@
 //! * Bare words and `"quoted phrases"` match the title, body or short id,
 //!   case-insensitively.
 //!
-//! `docs/filters.md` lists every key.
+//! `docs/cli.md` (section Filters) lists every key.
 
 use jiff::civil::Date;
 
@@ -47,6 +47,11 @@ pub enum Pred {
     Kind(Vec<Kind>),
     /// `is:open`, `is:closed`.
     Open(bool),
+    /// `is:blocked`: an open issue blocks it.
+    Blocked,
+    /// `is:ready`: open, not started, and nothing open blocks it — what
+    /// can be picked up now.
+    Ready,
     /// `no:assignee` and friends: the field is empty.
     Missing(MissingField),
     Text(String),
@@ -99,6 +104,8 @@ pub trait Context {
     fn is_under(&self, item: &Item, ancestor: &str) -> bool;
     /// The acting member's handle, for `@me`.
     fn me(&self) -> Option<&str>;
+    /// Whether an open issue `blocks` this one.
+    fn is_blocked(&self, item: &Item) -> bool;
 }
 
 const KEYS: &[&str] = &[
@@ -127,7 +134,11 @@ impl Filter {
             };
             let quoted = tok.starts_with('"');
             let pred = match tok.split_once(':') {
-                Some((key, value)) if !quoted && KEYS.contains(&key) => term(key, value, offset)?,
+                Some((key, value))
+                    if !quoted && KEYS.contains(&key.to_ascii_lowercase().as_str()) =>
+                {
+                    term(&key.to_ascii_lowercase(), value, offset)?
+                }
                 Some((key, value))
                     if !quoted
                         && !value.starts_with("//")
@@ -191,6 +202,11 @@ fn tokenize(q: &str) -> Result<Vec<(usize, String)>, FilterError> {
 
 fn term(key: &str, value: &str, offset: usize) -> Result<Pred, FilterError> {
     let err = |message: String| FilterError { offset, message };
+    // Fixed words (priority names, kinds, `is:`/`no:` values) match in any
+    // case; keys already did.
+    let lower = value.to_ascii_lowercase();
+    let fixed = matches!(key, "priority" | "type" | "is" | "no");
+    let value = if fixed { lower.as_str() } else { value };
     if value.is_empty() {
         return Err(err(format!("`{key}:` needs a value")));
     }
@@ -281,7 +297,13 @@ fn term(key: &str, value: &str, offset: usize) -> Result<Pred, FilterError> {
         "is" => match value {
             "open" => Pred::Open(true),
             "closed" => Pred::Open(false),
-            other => return Err(err(format!("`is:` takes open or closed, found `{other}`"))),
+            "blocked" => Pred::Blocked,
+            "ready" => Pred::Ready,
+            other => {
+                return Err(err(format!(
+                    "`is:` takes open, closed, blocked or ready, found `{other}`"
+                )));
+            }
         },
         "no" => Pred::Missing(match value {
             "assignee" => MissingField::Assignee,
@@ -347,8 +369,19 @@ impl Pred {
                     .map(|s| s.category);
                 ss.iter().any(|s| {
                     s.eq_ignore_ascii_case(&status.value)
-                        || category.is_some_and(|c| c.as_str() == s)
+                        || category.is_some_and(|c| c.as_str().eq_ignore_ascii_case(s))
                 })
+            }
+            Pred::Blocked => issue.is_some() && ctx.is_blocked(item),
+            Pred::Ready => {
+                let Some(status) = issue.and_then(|i| i.status.as_ref()) else {
+                    return false;
+                };
+                let category = ctx
+                    .config()
+                    .and_then(|c| c.status(&status.value))
+                    .map_or(Category::Unstarted, |s| s.category);
+                matches!(category, Category::Backlog | Category::Unstarted) && !ctx.is_blocked(item)
             }
             Pred::Open(open) => {
                 let Some(status) = issue.and_then(|i| i.status.as_ref()) else {

@@ -57,6 +57,23 @@ pub fn front_matter(
     bytes: &[u8],
     diags: &mut Vec<Diagnostic>,
 ) -> Option<(Vec<(Node, Node)>, String)> {
+    front_matter_with(path, bytes, Body::Keep, diags)
+}
+
+/// Whether a parsed item keeps its Markdown body. Validation never looks at
+/// bodies, and on a large workspace they are most of the memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    Keep,
+    Drop,
+}
+
+fn front_matter_with(
+    path: &str,
+    bytes: &[u8],
+    body: Body,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(Vec<(Node, Node)>, String)> {
     let text = decode(path, bytes, diags)?;
     let split = match text::split_front_matter(text) {
         Ok(s) => s,
@@ -80,7 +97,11 @@ pub fn front_matter(
         }
     };
     let map = yaml_mapping(path, &text[split.yaml.clone()], split.yaml_line, diags)?;
-    Some((map, text[split.body].to_owned()))
+    let body = match body {
+        Body::Keep => text[split.body].to_owned(),
+        Body::Drop => String::new(),
+    };
+    Some((map, body))
 }
 
 fn decode<'a>(path: &str, bytes: &'a [u8], diags: &mut Vec<Diagnostic>) -> Option<&'a str> {
@@ -199,8 +220,18 @@ fn yaml_mapping(
 
 /// Parses one item file of a known kind.
 pub fn parse_item(path: &str, kind: Kind, bytes: &[u8]) -> (Option<Item>, Vec<Diagnostic>) {
+    parse_item_with(path, kind, bytes, Body::Keep)
+}
+
+/// [`parse_item`], optionally leaving the body out (it is then empty).
+pub fn parse_item_with(
+    path: &str,
+    kind: Kind,
+    bytes: &[u8],
+    body: Body,
+) -> (Option<Item>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
-    let Some((entries, body)) = front_matter(path, bytes, &mut diags) else {
+    let Some((entries, body)) = front_matter_with(path, bytes, body, &mut diags) else {
         return (None, diags);
     };
     let mut r = Reader {
@@ -434,9 +465,9 @@ impl Reader<'_> {
             short_id: None,
             title: None,
             fields: match kind {
-                Kind::Component => Fields::Component(Component::default()),
-                Kind::Issue => Fields::Issue(Issue::default()),
-                Kind::Artifact => Fields::Artifact(Artifact {
+                Kind::Component => Fields::Component(Box::default()),
+                Kind::Issue => Fields::Issue(Box::default()),
+                Kind::Artifact => Fields::Artifact(Box::new(Artifact {
                     kind: None,
                     url: None,
                     file: None,
@@ -445,7 +476,7 @@ impl Reader<'_> {
                     attached_to: Vec::new(),
                     created_by: None,
                     created_at: None,
-                }),
+                })),
                 Kind::Comment => Fields::Comment(Comment {
                     on: comment_target(self.path),
                     author: None,

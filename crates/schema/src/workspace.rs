@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use uuid::Uuid;
+
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::diagnostic::{self, Code, Diagnostic};
@@ -19,9 +21,13 @@ pub struct Workspace {
     pub items: Vec<Item>,
     /// Problems found while reading files (syntax, types).
     pub file_diagnostics: Vec<Diagnostic>,
-    /// Normalized short id or UUID → index in `items`. The first item (by
-    /// path) wins when two share one; `check` reports the second.
-    index: HashMap<String, usize>,
+    /// UUID → index in `items`. The first item (by path) wins when two
+    /// share one; `check` reports the second.
+    by_id: HashMap<Uuid, usize>,
+    /// Lower-cased short id → index in `items`, first wins likewise.
+    by_short: HashMap<String, usize>,
+    /// Blocked issue → the issues that block it; built on first use.
+    blocked_by: std::sync::OnceLock<HashMap<usize, Vec<usize>>>,
 }
 
 /// Answers whether a repository path exists; how is the caller's business
@@ -48,7 +54,9 @@ impl Workspace {
             config,
             items,
             file_diagnostics,
-            index: HashMap::new(),
+            by_id: HashMap::new(),
+            by_short: HashMap::new(),
+            blocked_by: std::sync::OnceLock::new(),
         };
         ws.reindex();
         ws
@@ -79,14 +87,16 @@ impl Workspace {
     }
 
     fn reindex(&mut self) {
-        self.index.clear();
-        self.index.reserve(self.items.len() * 2);
+        self.blocked_by = std::sync::OnceLock::new();
+        self.by_id.clear();
+        self.by_short.clear();
+        self.by_id.reserve(self.items.len());
         for (i, item) in self.items.iter().enumerate() {
             if let Some(id) = &item.id {
-                self.index.entry(id.value.to_string()).or_insert(i);
+                self.by_id.entry(id.value).or_insert(i);
             }
             if let Some(s) = &item.short_id {
-                self.index.entry(ids::normalize(&s.value)).or_insert(i);
+                self.by_short.entry(ids::normalize(&s.value)).or_insert(i);
             }
         }
     }
@@ -97,7 +107,21 @@ impl Workspace {
     }
 
     pub fn resolve_index(&self, reference: &str) -> Option<usize> {
-        self.index.get(&ids::normalize(reference)).copied()
+        let r = reference.trim();
+        if let Some(id) = ids::parse_uuid(r) {
+            return self.by_id.get(&id).copied();
+        }
+        // Lower-case on the stack: this runs for every reference in `check`.
+        let mut buf = [0u8; 64];
+        match buf.get_mut(..r.len()) {
+            Some(lower) => {
+                lower.copy_from_slice(r.as_bytes());
+                lower.make_ascii_lowercase();
+                let lower = std::str::from_utf8(lower).ok()?;
+                self.by_short.get(lower).copied()
+            }
+            None => self.by_short.get(&ids::normalize(r)).copied(),
+        }
     }
 
     pub fn issues(&self) -> impl Iterator<Item = &Item> {
@@ -457,10 +481,31 @@ impl Validator<'_> {
     }
 
     fn files(&mut self, item: &Item, probe: &dyn PathProbe) {
-        if let Fields::Artifact(a) = &item.fields
-            && let Some(f) = &a.file
-            && !probe.exists(f.value.trim_start_matches("./"))
-        {
+        let Fields::Artifact(a) = &item.fields else {
+            return;
+        };
+        let Some(f) = &a.file else {
+            return;
+        };
+        let path = f.value.trim_start_matches("./");
+        let b = path.as_bytes();
+        let absolute = path.starts_with(['/', '\\'])
+            || (b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':');
+        if absolute || path.split(['/', '\\']).any(|c| c == "..") {
+            self.out.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    &item.path,
+                    f.pos,
+                    format!(
+                        "artifact file {} is outside the repository; give a path relative to the workspace root",
+                        f.value
+                    ),
+                )
+                .field("file")
+                .len(f.value.chars().count()),
+            );
+        } else if !probe.exists(path) {
             self.out.push(
                 Diagnostic::new(
                     Code::MissingFile,
@@ -681,6 +726,10 @@ impl crate::filter::Context for Scope<'_> {
     fn me(&self) -> Option<&str> {
         self.me
     }
+
+    fn is_blocked(&self, item: &Item) -> bool {
+        self.ws.open_blockers(item).next().is_some()
+    }
 }
 
 impl Workspace {
@@ -698,6 +747,27 @@ impl Workspace {
             .filter(|i| !issues_only || i.kind() == Kind::Issue)
             .filter(|i| filter.matches(i, &scope))
             .collect()
+    }
+
+    /// Open issues that `blocks` this one.
+    pub fn open_blockers<'a>(&'a self, item: &Item) -> impl Iterator<Item = &'a Item> + 'a {
+        let index = self.blocked_by.get_or_init(|| {
+            let mut map: HashMap<usize, Vec<usize>> = HashMap::new();
+            for (i, it) in self.items.iter().enumerate() {
+                for b in it.issue().map_or(&[][..], |x| &x.blocks) {
+                    if let Some(t) = self.resolve_index(&b.value) {
+                        map.entry(t).or_default().push(i);
+                    }
+                }
+            }
+            map
+        });
+        let me = item.id.as_ref().and_then(|id| self.by_id.get(&id.value));
+        me.and_then(|i| index.get(i))
+            .into_iter()
+            .flatten()
+            .map(|&b| &self.items[b])
+            .filter(|b| self.category(b).is_none_or(Category::is_open))
     }
 
     /// The category of an issue's status, if the status is in the workflow.

@@ -17,6 +17,10 @@
 //!   works), with the body byte-for-byte intact; and one `Set`/`Add`/
 //!   `Remove` touches at most two lines, all of its own entry.
 //!
+//! * The YAML fast path builds exactly the tree (positions included) the
+//!   full parser builds, or defers to it: checked on YAML-ish garbage and on
+//!   near-simple front matter that the fast path mostly accepts.
+//!
 //! Case counts: the eight no-panic and cycle properties run
 //! `NO_PANIC_CASES` (2,000) inputs each, the two edit properties
 //! `EDIT_CASES` (500) sequences each: 17,000 cases, about 10 s in a debug
@@ -35,7 +39,7 @@ use nonlinear_schema::edit::{self, Op, Scalar};
 use nonlinear_schema::filter::Filter;
 use nonlinear_schema::ids;
 use nonlinear_schema::parse::{self, parse_config, parse_item};
-use nonlinear_schema::{Diagnostic, Item, Kind, Severity, Workspace};
+use nonlinear_schema::{Diagnostic, Item, Kind, Severity, Workspace, yaml};
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 
@@ -251,6 +255,30 @@ fn line() -> impl Strategy<Value = String> {
         1 => pick(VALUES),
         1 => Just(String::new()),
         1 => Just("# comment".to_owned()),
+    ]
+}
+
+/// A line the YAML fast path is meant to take, or one just outside it:
+/// odd spacing, trailing blanks, lists at other indents, comments.
+fn simple_line() -> impl Strategy<Value = String> {
+    let word = prop_oneof![
+        4 => "[a-zA-Z0-9][a-zA-Z0-9._/-]{0,10}",
+        1 => "[a-z]{1,4} [a-z:#'\"]{1,4}",
+        1 => pick(VALUES),
+        1 => Just("é😀 x".to_owned()),
+    ];
+    let key = prop_oneof![4 => pick(&["id", "title", "status", "labels", "blocks", "x-y", "a_b"]), 1 => "[a-z][a-z0-9_-]{0,5}"];
+    let pad = prop_oneof![6 => Just(""), 1 => Just(" "), 1 => Just("  ")];
+    prop_oneof![
+        6 => (key.clone(), pad.clone(), word.clone(), pad.clone())
+            .prop_map(|(k, p, w, q)| format!("{k}: {p}{w}{q}")),
+        2 => (key.clone(), prop::collection::vec(word.clone(), 0..4), pad.clone())
+            .prop_map(|(k, ws, p)| format!("{k}: [{p}{}]", ws.join(", "))),
+        2 => key.prop_map(|k| format!("{k}:")),
+        3 => (pad.clone(), word, pad).prop_map(|(p, w, q)| format!("{p}- {w}{q}")),
+        1 => Just(String::new()),
+        1 => Just("# note".to_owned()),
+        1 => Just("  # indented note".to_owned()),
     ]
 }
 
@@ -632,6 +660,16 @@ proptest! {
     fn garbage_config_never_panics(text in garbage_config()) {
         let (_, diags) = parse_config(parse::CONFIG_PATH, text.as_bytes());
         check_positions(&[(parse::CONFIG_PATH, text.as_bytes())], &diags);
+    }
+
+    #[test]
+    fn yaml_fast_path_agrees_with_full_parser(
+        lines in prop::collection::vec(prop_oneof![line(), simple_line()], 0..12),
+        eol in eol(),
+        first in 1u32..5,
+    ) {
+        let text = lines.join(eol) + eol;
+        prop_assert_eq!(yaml::parse(&text, first), yaml::parse_full(&text, first), "{:?}", text);
     }
 
     #[test]

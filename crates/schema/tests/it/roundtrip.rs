@@ -864,3 +864,20 @@ fn rename_in_flow_list_quotes_for_the_list() {
     );
     assert_eq!(strings(&issue(&item).labels), ["bug, really", "backend"]);
 }
+
+#[test]
+fn edits_keep_a_byte_order_mark() {
+    let before = "\u{feff}---\nid: 0193a6f0-0000-7000-8000-000000000000\nstatus: todo\n---\nbody\n";
+    let after = edit::apply(
+        before,
+        &[Op::Set {
+            key: "status".into(),
+            value: Scalar::Str("done".into()),
+        }],
+    )
+    .expect("edits");
+    assert_eq!(
+        after,
+        "\u{feff}---\nid: 0193a6f0-0000-7000-8000-000000000000\nstatus: done\n---\nbody\n"
+    );
+}
