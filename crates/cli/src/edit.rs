@@ -220,10 +220,19 @@ pub fn init(dir: &Path, key: &str, name: Option<&str>, json: bool) -> anyhow::Re
             .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "Project".into())
     });
+    let members = match git_user(dir) {
+        Some((handle, name, email)) => format!(
+            "members:\n  - {{handle: {}, name: {}, email: {}, kind: user}}\n",
+            ed::render_flow_item(&handle),
+            ed::render_flow_item(&name),
+            ed::render_flow_item(&email)
+        ),
+        None => "members: []\n".to_owned(),
+    };
     let text = format!(
         "# Non-Linear workspace configuration. See docs/format.md.\nversion: 1\nkey: {key}\nname: {}\n\n{}",
         ed::render_scalar(&Scalar::str(name), schema::yaml::Style::Plain),
-        DEFAULT_CONFIG
+        DEFAULT_CONFIG.replace("members: []\n", &members)
     );
     for d in [
         parse::ISSUES_DIR,
@@ -244,6 +253,38 @@ pub fn init(dir: &Path, key: &str, name: Option<&str>, json: bool) -> anyhow::Re
         );
     }
     Ok(Outcome::Ok)
+}
+
+/// The handle, name and email of git's user in `dir`, so that whoever runs
+/// `init` is a member from the start. The handle is the email's local part,
+/// lower-cased, letters, digits, `-` and `_` only.
+fn git_user(dir: &Path) -> Option<(String, String, String)> {
+    let get = |key: &str| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["config", key])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .filter(|s| !s.is_empty())
+    };
+    let email = get("user.email")?;
+    let handle: String = email
+        .split('@')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .collect();
+    let handle = handle.trim_matches('-').to_owned();
+    if handle.is_empty() || !handle.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let name = get("user.name").unwrap_or_else(|| handle.clone());
+    Some((handle, name, email))
 }
 
 const DEFAULT_CONFIG: &str = "\
