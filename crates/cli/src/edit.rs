@@ -113,10 +113,14 @@ impl Ctx {
                 .map(|m| m.handle.clone())
         });
         match actor {
-            Some(a) if self.config.member(a).is_none() => refuse(format!(
-                "acting member `{a}` is not in .nonlinear/config.yaml"
-            )),
-            a => Ok(a.as_deref()),
+            // The member's own spelling: `--as ANA` writes `ana`.
+            Some(a) => match self.config.member(a) {
+                Some(m) => Ok(Some(m.handle.as_str())),
+                None => refuse(format!(
+                    "acting member `{a}` is not in .nonlinear/config.yaml"
+                )),
+            },
+            None => Ok(None),
         }
     }
 
@@ -167,6 +171,16 @@ impl Ctx {
 /// Applies `ops` to a found item and writes it, refusing edits that would
 /// make the file worse.
 fn write_item(ctx: &Ctx, lock: &WriteLock, found: &Found, ops: &[Op]) -> anyhow::Result<Vec<u8>> {
+    let new = edited(found, ops)?;
+    ctx.store
+        .write(lock, &found.rel, Some(&found.bytes), new.as_bytes())
+        .map_err(conflict)?;
+    Ok(new.into_bytes())
+}
+
+/// The text of `found` after `ops`, refused if the edit fails or adds
+/// errors to the file.
+fn edited(found: &Found, ops: &[Op]) -> anyhow::Result<String> {
     let text = std::str::from_utf8(&found.bytes)
         .map_err(|_| Refused(format!("{} is not UTF-8; fix it before editing", found.rel)))?;
     let new = ed::apply(text, ops).map_err(|e| Refused(format!("{}: {e}", found.rel)))?;
@@ -189,10 +203,7 @@ fn write_item(ctx: &Ctx, lock: &WriteLock, found: &Found, ops: &[Op]) -> anyhow:
                 .join("; ")
         ));
     }
-    ctx.store
-        .write(lock, &found.rel, Some(&found.bytes), new.as_bytes())
-        .map_err(conflict)?;
-    Ok(new.into_bytes())
+    Ok(new)
 }
 
 fn conflict(e: schema::store::StoreError) -> anyhow::Error {
@@ -277,7 +288,13 @@ fn git_user(dir: &Path) -> Option<(String, String, String)> {
         .unwrap_or_default()
         .to_ascii_lowercase()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let handle = handle.trim_matches('-').to_owned();
     if handle.is_empty() || !handle.starts_with(|c: char| c.is_ascii_alphabetic()) {
@@ -821,10 +838,12 @@ pub fn set(ctx: &Ctx, reference: &str, pairs: &[String]) -> anyhow::Result<Outco
             key: field.to_owned(),
         };
         let (op, after): (Vec<Op>, serde_json::Value) = match field {
+            "title" if clear => return refuse("an item needs a title; `none` cannot clear it"),
             "title" => {
                 let t = title_ok(value)?.to_owned();
                 (vec![scalar(t.clone(), false)], t.into())
             }
+            "url" if clear => (vec![unset], serde_json::Value::Null),
             "url" => (vec![scalar(value.to_owned(), false)], value.into()),
             "status" => {
                 let s = status_key(ctx, value)?;
@@ -1329,7 +1348,10 @@ pub fn mv(ctx: &Ctx, from: &str, to: &str) -> anyhow::Result<Outcome> {
         return refuse(format!("{to} is already used by {}", other.path));
     }
     let old = item.short_str().to_owned();
-    let mut changed = Vec::new();
+    // Every edit is computed (and refused, if it must be) before the first
+    // write. The references go first and the item itself last: should the
+    // process die half way, running the same `mv` again finishes the job.
+    let mut edits: Vec<(Found, String)> = Vec::new();
     for other in &ws.items {
         let fields: Vec<&str> = LinkField::ALL
             .iter()
@@ -1358,8 +1380,8 @@ pub fn mv(ctx: &Ctx, from: &str, to: &str) -> anyhow::Result<Outcome> {
                 to: to.to_owned(),
             })
             .collect();
-        write_item(ctx, &lock, &found, &ops)?;
-        changed.push(other.path.clone());
+        let new = edited(&found, &ops)?;
+        edits.push((found, new));
     }
     let bytes = ctx.store.read(&item.path)?;
     let found = Found {
@@ -1367,15 +1389,24 @@ pub fn mv(ctx: &Ctx, from: &str, to: &str) -> anyhow::Result<Outcome> {
         bytes,
         item: item.clone(),
     };
-    let new_bytes = write_item(
-        ctx,
-        &lock,
+    let own = edited(
         &found,
         &[Op::Set {
             key: "short_id".into(),
             value: Scalar::str(to),
         }],
     )?;
+    let mut changed = Vec::new();
+    for (f, new) in &edits {
+        ctx.store
+            .write(&lock, &f.rel, Some(&f.bytes), new.as_bytes())
+            .map_err(conflict)?;
+        changed.push(f.rel.clone());
+    }
+    ctx.store
+        .write(&lock, &found.rel, Some(&found.bytes), own.as_bytes())
+        .map_err(conflict)?;
+    let new_bytes = own.into_bytes();
     let mut new_path = item.path.clone();
     let file = item.path.rsplit('/').next().unwrap_or_default();
     if file

@@ -86,13 +86,24 @@ pub fn item(item: &Item, config: Option<&Config>) -> Value {
                 "parent".into(),
                 opt(c.parent.as_ref().map(|s| s.value.clone())),
             );
-            m.insert(
-                "repo".into(),
-                json!({
-                    "path": c.repo.path.as_ref().map(|p| p.value.clone()),
-                    "url": c.repo.url, "branch": c.repo.branch, "provider": c.repo.provider,
-                }),
-            );
+            let mut repo = json!({
+                "path": c.repo.path.as_ref().map(|p| p.value.clone()),
+                "url": c.repo.url, "branch": c.repo.branch, "provider": c.repo.provider,
+            });
+            if !c.repo.extra.is_empty()
+                && let Some(r) = repo.as_object_mut()
+            {
+                r.insert(
+                    "extra".into(),
+                    c.repo
+                        .extra
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.to_json()))
+                        .collect::<serde_json::Map<_, _>>()
+                        .into(),
+                );
+            }
+            m.insert("repo".into(), repo);
             m.insert("depends_on".into(), strs(&c.depends_on));
             m.insert("imports".into(), strs(&c.imports));
             m.insert("calls_api".into(), strs(&c.calls_api));

@@ -386,6 +386,9 @@ pub struct Repo {
     /// file's own directory.
     pub path: Option<Spanned<String>>,
     pub branch: Option<String>,
+    /// Keys under `repo:` this version does not know, kept like
+    /// [`Item::extra`].
+    pub extra: Vec<(String, crate::yaml::Node)>,
 }
 
 /// Layer 2: a piece of work.

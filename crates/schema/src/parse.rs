@@ -152,13 +152,13 @@ fn yaml_mapping(
                 p.pos,
                 format!("invalid YAML: {msg}"),
             ),
-            ProblemKind::DuplicateKey { key, first } => Diagnostic::new(
+            ProblemKind::DuplicateKey { key, field, first } => Diagnostic::new(
                 Code::DuplicateKey,
                 path,
                 p.pos,
                 format!("duplicate key `{key}`"),
             )
-            .field(key.clone())
+            .field(field)
             .len(key.chars().count())
             .related(path, first, format!("`{key}` first set here")),
             ProblemKind::TooDeep => Diagnostic::new(
@@ -726,7 +726,10 @@ impl Reader<'_> {
                 "url" => repo.url = self.string(&f, val).map(|s| s.value),
                 "branch" => repo.branch = self.string(&f, val).map(|s| s.value),
                 "provider" => repo.provider = self.string(&f, val).map(|s| s.value),
-                _ => self.unknown(k, &f, "component"),
+                _ => {
+                    self.unknown(k, &f, "component");
+                    repo.extra.push((name.to_owned(), val.clone()));
+                }
             }
         }
         repo

@@ -125,7 +125,13 @@ pub struct Problem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProblemKind {
     Syntax(String),
-    DuplicateKey { key: String, first: Pos },
+    /// `field` is the dotted path of the key (`repo.path`) when it is
+    /// nested in mappings, else the key itself.
+    DuplicateKey {
+        key: String,
+        field: String,
+        first: Pos,
+    },
     TooDeep,
     TooManyNodes,
     NonScalarKey,
@@ -567,6 +573,16 @@ impl Builder {
     }
 
     fn push_value(&mut self, node: Node) {
+        // Keys of the enclosing mappings, outermost first, for field names.
+        let outer: Vec<&str> = self
+            .stack
+            .iter()
+            .rev()
+            .skip(1)
+            .rev()
+            .filter_map(|f| f.pending_key.as_ref().and_then(Node::as_scalar))
+            .collect();
+        let field_prefix = outer.join(".");
         let Some(top) = self.stack.last_mut() else {
             self.root = Some(node);
             return;
@@ -592,6 +608,11 @@ impl Builder {
                             pos: key.pos,
                             kind: ProblemKind::DuplicateKey {
                                 key: k.to_owned(),
+                                field: if field_prefix.is_empty() {
+                                    k.to_owned()
+                                } else {
+                                    format!("{field_prefix}.{k}")
+                                },
                                 first: first.pos,
                             },
                         });
@@ -686,6 +707,7 @@ mod tests {
                 pos: Pos { line: 4, col: 1 },
                 kind: ProblemKind::DuplicateKey {
                     key: "a".into(),
+                    field: "a".into(),
                     first: Pos { line: 2, col: 1 }
                 }
             }]
