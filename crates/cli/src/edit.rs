@@ -487,8 +487,8 @@ pub fn new(ctx: &Ctx, what: New) -> anyhow::Result<Outcome> {
                 let target = ctx.find(&p)?;
                 if !matches!(target.item.kind(), Kind::Component | Kind::Issue) {
                     return refuse(format!(
-                        "an issue's parent must be a component or an issue; {p} is a {}",
-                        target.item.kind().as_str()
+                        "an issue's parent must be a component or an issue; {p} is {}",
+                        target.item.kind().with_article()
                     ));
                 }
                 fields.push((
@@ -532,8 +532,8 @@ pub fn new(ctx: &Ctx, what: New) -> anyhow::Result<Outcome> {
                 let target = ctx.find(&p)?;
                 if target.item.kind() != Kind::Component {
                     return refuse(format!(
-                        "a component's parent must be a component; {p} is a {}",
-                        target.item.kind().as_str()
+                        "a component's parent must be a component; {p} is {}",
+                        target.item.kind().with_article()
                     ));
                 }
                 fields.push((
@@ -614,8 +614,8 @@ pub fn new(ctx: &Ctx, what: New) -> anyhow::Result<Outcome> {
                 let t = ctx.find(o)?;
                 if !matches!(t.item.kind(), Kind::Component | Kind::Issue) {
                     return refuse(format!(
-                        "artifacts attach to components and issues; {o} is a {}",
-                        t.item.kind().as_str()
+                        "artifacts attach to components and issues; {o} is {}",
+                        t.item.kind().with_article()
                     ));
                 }
                 targets.push(Ctx::reference_of(&t.item));
@@ -824,8 +824,8 @@ pub fn set(ctx: &Ctx, reference: &str, pairs: &[String]) -> anyhow::Result<Outco
         };
         if !allowed.contains(&field) {
             return refuse(format!(
-                "a {} has no settable field `{field}`; settable: {}",
-                kind.as_str(),
+                "{} has no settable field `{field}`; settable: {}",
+                kind.with_article(),
                 allowed.join(", ")
             ));
         }
@@ -997,9 +997,9 @@ fn check_parent(ctx: &Ctx, child: &Item, parent: &Item) -> anyhow::Result<()> {
     };
     if !ok {
         return refuse(format!(
-            "a {} cannot have a {} as parent",
-            child.kind().as_str(),
-            parent.kind().as_str()
+            "{} cannot have {} as parent",
+            child.kind().with_article(),
+            parent.kind().with_article()
         ));
     }
     let ws = ctx.workspace();
@@ -1051,18 +1051,18 @@ pub fn link(ctx: &Ctx, from: &str, kind: &str, to: &str, add: bool) -> anyhow::R
     };
     if !ok_from.contains(&owner.item.kind()) || !ok_to.contains(&target.item.kind()) {
         return refuse(format!(
-            "`{}` links a {} to a {}; {} is a {} and {} a {}",
+            "`{}` links {} to {}; {} is {} and {} {}",
             field.key(),
-            ok_from[0].as_str(),
+            ok_from[0].with_article(),
             ok_to
                 .iter()
-                .map(|k| k.as_str())
+                .map(|k| k.with_article())
                 .collect::<Vec<_>>()
                 .join(" or "),
             owner_ref,
-            owner.item.kind().as_str(),
+            owner.item.kind().with_article(),
             target_ref,
-            target.item.kind().as_str()
+            target.item.kind().with_article()
         ));
     }
     if owner.item.id == target.item.id {
@@ -1204,8 +1204,8 @@ pub fn comment(
     let target = ctx.find(reference)?;
     if !matches!(target.item.kind(), Kind::Component | Kind::Issue) {
         return refuse(format!(
-            "comments go on components and issues; {reference} is a {}",
-            target.item.kind().as_str()
+            "comments go on components and issues; {reference} is {}",
+            target.item.kind().with_article()
         ));
     }
     let Some(item_id) = target.item.id.as_ref().map(|i| i.value) else {

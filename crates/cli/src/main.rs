@@ -163,22 +163,16 @@ pub enum Outcome {
 /// Options of `list` and `ready` (and the global ones) that take a value.
 const VALUE_OPTIONS: &[&str] = &["--limit", "--as", "-C"];
 
-/// Moves the filter terms of `list`/`ready` behind a `--`, so that negated
-/// terms (`-label:wontfix`) are not taken for options and options after the
-/// terms (`list status:todo --json`) still count as options.
+/// Moves the filter terms of `list`/`ready` and the arguments of `set`
+/// behind a `--`, so that negated terms (`-label:wontfix`, `labels -bug`)
+/// are not taken for options and options after them (`list status:todo
+/// --json`, `set NL-k3x9 status done --json`) still count as options.
 fn filter_terms_last(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    let mut i = 1;
-    // Skip global options before the subcommand.
-    while let Some(a) = args.get(i).and_then(|a| a.to_str()) {
-        if VALUE_OPTIONS.contains(&a) {
-            i += 2;
-        } else if a.starts_with('-') {
-            i += 1;
-        } else {
-            break;
-        }
-    }
-    if !matches!(args.get(i).and_then(|a| a.to_str()), Some("list" | "ready")) {
+    let i = command_at(&args);
+    if !matches!(
+        args.get(i).and_then(|a| a.to_str()),
+        Some("list" | "ready" | "set")
+    ) {
         return args;
     }
     let (head, rest) = args.split_at(i + 1);
@@ -204,6 +198,21 @@ fn filter_terms_last(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     out.push("--".into());
     out.extend(terms);
     out
+}
+
+/// The index of the subcommand in `args`: past the global options before it.
+fn command_at(args: &[std::ffi::OsString]) -> usize {
+    let mut i = 1;
+    while let Some(a) = args.get(i).and_then(|a| a.to_str()) {
+        if VALUE_OPTIONS.contains(&a) {
+            i += 2;
+        } else if a.starts_with('-') {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    i
 }
 
 fn emit(s: &str, newline: bool) {
@@ -233,6 +242,10 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let cwd = match &cli.dir {
+        // Like `git -C`: the directory must exist.
+        Some(d) if !d.is_dir() => {
+            anyhow::bail!("cannot change to {}: not a directory", d.display())
+        }
         Some(d) => d.clone(),
         None => std::env::current_dir()?,
     };

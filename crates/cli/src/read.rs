@@ -169,7 +169,12 @@ pub fn show(ctx: &Ctx, reference: &str) -> anyhow::Result<Outcome> {
     if !body.is_empty() {
         out.push('\n');
         for l in body.lines() {
-            out.push_str(&format!("  {l}\n"));
+            // Blank lines stay blank, not indentation left as trailing spaces.
+            if !l.is_empty() {
+                out.push_str("  ");
+                out.push_str(l);
+            }
+            out.push('\n');
         }
     }
     if !comments.is_empty() {
@@ -195,7 +200,10 @@ pub fn show(ctx: &Ctx, reference: &str) -> anyhow::Result<Outcome> {
                     .unwrap_or_default()
             ));
             for l in c.body.trim().lines() {
-                out.push_str(&format!("{indent}  {l}\n"));
+                if !l.is_empty() {
+                    out.push_str(&format!("{indent}  {l}"));
+                }
+                out.push('\n');
             }
             if !f.reactions.is_empty() {
                 out.push_str(&format!(

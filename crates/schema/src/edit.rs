@@ -125,12 +125,12 @@ struct Entry {
 impl<'t> Doc<'t> {
     fn parse(text: &'t str) -> Result<Doc<'t>, EditError> {
         let split =
-            text::split_front_matter(text).map_err(|e| EditError::Unreadable(format!("{e:?}")))?;
+            text::split_front_matter(text).map_err(|e| EditError::Unreadable(e.to_string()))?;
         let lines = LineIndex::new(text);
         let (root, problems) = yaml::parse(&text[split.yaml.clone()], split.yaml_line);
         if let Some(p) = problems.first() {
             return Err(EditError::Unreadable(format!(
-                "line {}: {:?}",
+                "line {}: {}",
                 p.pos.line, p.kind
             )));
         }

@@ -42,6 +42,16 @@ impl Kind {
             Kind::Comment => "comment",
         }
     }
+
+    /// The name with its indefinite article: "an issue", "a component".
+    pub fn with_article(self) -> &'static str {
+        match self {
+            Kind::Component => "a component",
+            Kind::Issue => "an issue",
+            Kind::Artifact => "an artifact",
+            Kind::Comment => "a comment",
+        }
+    }
 }
 
 /// The category every workflow status belongs to; it decides whether an

@@ -138,11 +138,13 @@ fn yaml_mapping(
     let (root, problems) = yaml::parse(yaml, first_line);
     // After a syntax error or a blown budget the tree is partial: report the
     // problem, not a cascade of "missing field" errors.
+    // (Nesting past the parser's own recursion limit also ends the parse:
+    // a `TooDeep` with no tree.)
     let fatal = problems.iter().any(|p| {
         matches!(
             p.kind,
             ProblemKind::Syntax(_) | ProblemKind::TooManyNodes | ProblemKind::MultipleDocuments
-        )
+        ) || (p.kind == ProblemKind::TooDeep && root.is_none())
     });
     for p in problems {
         diags.push(match p.kind {

@@ -139,6 +139,16 @@ pub enum SplitError {
     Unterminated,
 }
 
+impl std::fmt::Display for SplitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SplitError::Empty => "the file is empty",
+            SplitError::Missing => "the file does not start with a `---` line",
+            SplitError::Unterminated => "the front matter has no closing `---` line",
+        })
+    }
+}
+
 /// Splits `---\n<yaml>\n---\n<body>`. Accepts `\r\n` line ends and a
 /// closing `...` fence; trailing spaces on the fences are ignored.
 pub fn split_front_matter(text: &str) -> Result<Split, SplitError> {

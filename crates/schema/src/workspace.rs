@@ -647,10 +647,7 @@ impl Validator<'_> {
 
 /// "an issue", "a component".
 fn a_kind(kind: Kind) -> String {
-    match kind {
-        Kind::Issue | Kind::Artifact => format!("an {}", kind.as_str()),
-        Kind::Component | Kind::Comment => format!("a {}", kind.as_str()),
-    }
+    kind.with_article().to_owned()
 }
 
 /// A path from `start` back to `start` inside `members` (which is strongly

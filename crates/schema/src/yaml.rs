@@ -139,6 +139,20 @@ pub enum ProblemKind {
     MultipleDocuments,
 }
 
+impl std::fmt::Display for ProblemKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProblemKind::Syntax(msg) => write!(f, "invalid YAML: {msg}"),
+            ProblemKind::DuplicateKey { field, .. } => write!(f, "duplicate key `{field}`"),
+            ProblemKind::TooDeep => write!(f, "nesting deeper than {MAX_DEPTH} levels"),
+            ProblemKind::TooManyNodes => write!(f, "more than {MAX_NODES} YAML nodes"),
+            ProblemKind::NonScalarKey => write!(f, "a mapping key must be a plain value"),
+            ProblemKind::UnknownAlias => write!(f, "alias to an unknown anchor"),
+            ProblemKind::MultipleDocuments => write!(f, "more than one YAML document"),
+        }
+    }
+}
+
 /// Parses `yaml` (which starts on 1-based `first_line` of its file) into one
 /// node. Returns `None` for an empty document or one that could not be read.
 pub fn parse(yaml: &str, first_line: u32) -> (Option<Node>, Vec<Problem>) {
@@ -167,9 +181,15 @@ pub fn parse_full(yaml: &str, first_line: u32) -> (Option<Node>, Vec<Problem>) {
             }
             Some(Err(e)) => {
                 let m = e.marker();
+                // saphyr's own guard against deep recursion is our TooDeep.
+                let kind = if e.info().contains("recursion limit") {
+                    ProblemKind::TooDeep
+                } else {
+                    ProblemKind::Syntax(e.info().to_owned())
+                };
                 b.problems.push(Problem {
                     pos: b.pos_of(m.line(), m.col()),
-                    kind: ProblemKind::Syntax(e.info().to_owned()),
+                    kind,
                 });
                 return (None, b.problems);
             }
