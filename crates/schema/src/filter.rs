@@ -108,7 +108,8 @@ pub trait Context {
     fn is_blocked(&self, item: &Item) -> bool;
 }
 
-const KEYS: &[&str] = &[
+/// Every filter key.
+pub const KEYS: &[&str] = &[
     "status",
     "label",
     "assignee",
@@ -339,6 +340,16 @@ fn handle_matches(have: Option<&str>, want: &str, ctx: &dyn Context) -> bool {
 impl Pred {
     fn matches(&self, item: &Item, ctx: &dyn Context) -> bool {
         let issue = item.issue();
+        // The category of an issue's status; a status not in the workflow
+        // counts as unstarted. `None` for items without a status.
+        let category = || {
+            let status = issue?.status.as_ref()?;
+            Some(
+                ctx.config()
+                    .and_then(|c| c.status(&status.value))
+                    .map_or(Category::Unstarted, |s| s.category),
+            )
+        };
         match self {
             Pred::Kind(kinds) => kinds.contains(&item.kind()),
             Pred::Text(t) => {
@@ -374,25 +385,10 @@ impl Pred {
             }
             Pred::Blocked => issue.is_some() && ctx.is_blocked(item),
             Pred::Ready => {
-                let Some(status) = issue.and_then(|i| i.status.as_ref()) else {
-                    return false;
-                };
-                let category = ctx
-                    .config()
-                    .and_then(|c| c.status(&status.value))
-                    .map_or(Category::Unstarted, |s| s.category);
-                matches!(category, Category::Backlog | Category::Unstarted) && !ctx.is_blocked(item)
+                category().is_some_and(|c| matches!(c, Category::Backlog | Category::Unstarted))
+                    && !ctx.is_blocked(item)
             }
-            Pred::Open(open) => {
-                let Some(status) = issue.and_then(|i| i.status.as_ref()) else {
-                    return false;
-                };
-                let category = ctx
-                    .config()
-                    .and_then(|c| c.status(&status.value))
-                    .map_or(Category::Unstarted, |s| s.category);
-                category.is_open() == *open
-            }
+            Pred::Open(open) => category().is_some_and(|c| c.is_open() == *open),
             Pred::Assignee(hs) => {
                 issue.is_some()
                     && hs.iter().any(|h| {
