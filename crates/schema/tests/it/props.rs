@@ -264,6 +264,7 @@ fn simple_line() -> impl Strategy<Value = String> {
     let word = prop_oneof![
         4 => "[a-zA-Z0-9][a-zA-Z0-9._/-]{0,10}",
         1 => "[a-z]{1,4} [a-z:#'\"]{1,4}",
+        1 => "[a-z]{0,3}[{}\\[\\],&*!|>%@`?~=-][a-z{}\\[\\] ]{0,3}",
         1 => pick(VALUES),
         1 => Just("é😀 x".to_owned()),
     ];
