@@ -34,7 +34,7 @@ impl fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
-fn refuse<T>(msg: impl Into<String>) -> anyhow::Result<T> {
+pub fn refuse<T>(msg: impl Into<String>) -> anyhow::Result<T> {
     Err(Refused(msg.into()).into())
 }
 

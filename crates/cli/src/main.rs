@@ -24,6 +24,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod check;
 mod edit;
+mod graph;
 mod output;
 mod read;
 
@@ -81,13 +82,57 @@ enum Cmd {
         #[arg(long)]
         limit: Option<usize>,
     },
-    /// Issues that can be picked up now: not started and not blocked by an
-    /// open issue (`list is:ready`), most urgent first.
+    /// Issues that can be worked on now: open, no open blocker, no open
+    /// sub-issue; most urgent first.
     Ready {
+        /// Only issues below this component or issue.
+        #[arg(long, value_name = "ID")]
+        under: Option<String>,
         /// More filter terms, e.g. `assignee:@me`.
         query: Vec<String>,
         #[arg(long)]
         limit: Option<usize>,
+    },
+    /// The decomposition tree below ROOT (the whole project by default),
+    /// with progress per component and parent issue.
+    Tree {
+        root: Option<String>,
+        /// Layers to show: 1 components, 2 issues, 3 code links, 4 artifacts.
+        #[arg(long, value_name = "1,2,3,4")]
+        layers: Option<String>,
+        #[arg(long, value_name = "N")]
+        depth: Option<usize>,
+    },
+    /// Blocked issues (or one) with their chains of open blockers.
+    Blocked { id: Option<String> },
+    /// The critical path through `blocks`, weighted by estimate.
+    Path {
+        /// The only mode there is; required so that `path` can grow others.
+        #[arg(long, required = true)]
+        critical: bool,
+        #[arg(long, value_name = "ID")]
+        under: Option<String>,
+    },
+    /// Everything within N hops of an item.
+    Near {
+        id: String,
+        #[arg(long, default_value_t = 1)]
+        hops: usize,
+        #[arg(long, value_name = "1,2,3,4")]
+        layers: Option<String>,
+    },
+    /// Components that depend on COMPONENT through code links, and their
+    /// open issues.
+    Impact { component: String },
+    /// Every cycle in `blocks` and in `parent` (exit 1 when there is one).
+    Cycles,
+    /// A subgraph as Graphviz DOT, Mermaid or JSON.
+    Graph {
+        root: Option<String>,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+        #[arg(long, value_name = "1,2,3,4")]
+        layers: Option<String>,
     },
     /// Change fields: `set NL-k3x9 status done assignee ana labels +bug,-p2`.
     Set {
@@ -146,6 +191,13 @@ enum Cmd {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum GraphFormat {
+    Dot,
+    Mermaid,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Human,
     Json,
@@ -161,7 +213,7 @@ pub enum Outcome {
 }
 
 /// Options of `list` and `ready` (and the global ones) that take a value.
-const VALUE_OPTIONS: &[&str] = &["--limit", "--as", "-C"];
+const VALUE_OPTIONS: &[&str] = &["--limit", "--as", "-C", "--under"];
 
 /// Moves the filter terms of `list`/`ready` and the arguments of `set`
 /// behind a `--`, so that negated terms (`-label:wontfix`, `labels -bug`)
@@ -269,9 +321,42 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 Cmd::New { what } => edit::new(&ctx, what),
                 Cmd::Show { id } => read::show(&ctx, &id),
                 Cmd::List { query, limit } => read::list(&ctx, &query.join(" "), limit),
-                Cmd::Ready { query, limit } => {
-                    read::list(&ctx, &format!("is:ready {}", query.join(" ")), limit)
+                Cmd::Ready {
+                    under,
+                    query,
+                    limit,
+                } => graph::ready(&ctx, under.as_deref(), &query.join(" "), limit),
+                Cmd::Tree {
+                    root,
+                    layers,
+                    depth,
+                } => graph::tree(
+                    &ctx,
+                    root.as_deref(),
+                    &graph::layers(layers.as_deref())?,
+                    depth,
+                ),
+                Cmd::Blocked { id } => graph::blocked(&ctx, id.as_deref()),
+                Cmd::Path { critical: _, under } => graph::critical_path(&ctx, under.as_deref()),
+                Cmd::Near { id, hops, layers } => {
+                    graph::near(&ctx, &id, hops, &graph::layers(layers.as_deref())?)
                 }
+                Cmd::Impact { component } => graph::impact(&ctx, &component),
+                Cmd::Cycles => graph::cycles(&ctx),
+                Cmd::Graph {
+                    root,
+                    format,
+                    layers,
+                } => graph::export(
+                    &ctx,
+                    root.as_deref(),
+                    &graph::layers(layers.as_deref())?,
+                    match format {
+                        GraphFormat::Dot => indexer::export::Format::Dot,
+                        GraphFormat::Mermaid => indexer::export::Format::Mermaid,
+                        GraphFormat::Json => indexer::export::Format::Json,
+                    },
+                ),
                 Cmd::Set { id, pairs } => edit::set(&ctx, &id, &pairs),
                 Cmd::Link { from, kind, to } => edit::link(&ctx, &from, &kind, &to, true),
                 Cmd::Unlink { from, kind, to } => edit::link(&ctx, &from, &kind, &to, false),

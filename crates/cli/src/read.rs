@@ -325,6 +325,13 @@ pub fn list(ctx: &Ctx, query: &str, limit: Option<usize>) -> anyhow::Result<Outc
         );
         return Ok(Outcome::Ok);
     }
+    out!("{}", table(&items, total));
+    Ok(Outcome::Ok)
+}
+
+/// Items as aligned rows (id, status or kind, priority, assignee, title)
+/// and a `N of TOTAL items` line.
+pub fn table(items: &[&Item], total: usize) -> String {
     let rows: Vec<[String; 5]> = items
         .iter()
         .map(|i| {
@@ -377,6 +384,5 @@ pub fn list(ctx: &Ctx, query: &str, limit: Option<usize>) -> anyhow::Result<Outc
         items.len(),
         if total == 1 { "" } else { "s" }
     ));
-    out!("{out}");
-    Ok(Outcome::Ok)
+    out
 }

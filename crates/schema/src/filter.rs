@@ -49,8 +49,8 @@ pub enum Pred {
     Open(bool),
     /// `is:blocked`: an open issue blocks it.
     Blocked,
-    /// `is:ready`: open, not started, and nothing open blocks it — what
-    /// can be picked up now.
+    /// `is:ready`: open, no open blocker, no open sub-issue — what can be
+    /// worked on now (the graph engine's `ready`).
     Ready,
     /// `no:assignee` and friends: the field is empty.
     Missing(MissingField),
@@ -106,6 +106,8 @@ pub trait Context {
     fn me(&self) -> Option<&str>;
     /// Whether an open issue `blocks` this one.
     fn is_blocked(&self, item: &Item) -> bool;
+    /// Whether one of this item's sub-issues is open.
+    fn has_open_sub_issue(&self, item: &Item) -> bool;
 }
 
 /// Every filter key.
@@ -385,8 +387,9 @@ impl Pred {
             }
             Pred::Blocked => issue.is_some() && ctx.is_blocked(item),
             Pred::Ready => {
-                category().is_some_and(|c| matches!(c, Category::Backlog | Category::Unstarted))
+                category().is_some_and(Category::is_open)
                     && !ctx.is_blocked(item)
+                    && !ctx.has_open_sub_issue(item)
             }
             Pred::Open(open) => category().is_some_and(|c| c.is_open() == *open),
             Pred::Assignee(hs) => {

@@ -28,6 +28,8 @@ pub struct Workspace {
     by_short: HashMap<String, usize>,
     /// Blocked issue → the issues that block it; built on first use.
     blocked_by: std::sync::OnceLock<HashMap<usize, Vec<usize>>>,
+    /// Parent → its children (by `parent`); built on first use.
+    children_of: std::sync::OnceLock<HashMap<usize, Vec<usize>>>,
 }
 
 /// Answers whether a repository path exists; how is the caller's business
@@ -57,6 +59,7 @@ impl Workspace {
             by_id: HashMap::new(),
             by_short: HashMap::new(),
             blocked_by: std::sync::OnceLock::new(),
+            children_of: std::sync::OnceLock::new(),
         };
         ws.reindex();
         ws
@@ -88,6 +91,7 @@ impl Workspace {
 
     fn reindex(&mut self) {
         self.blocked_by = std::sync::OnceLock::new();
+        self.children_of = std::sync::OnceLock::new();
         self.by_id.clear();
         self.by_short.clear();
         self.by_id.reserve(self.items.len());
@@ -727,6 +731,12 @@ impl crate::filter::Context for Scope<'_> {
     fn is_blocked(&self, item: &Item) -> bool {
         self.ws.open_blockers(item).next().is_some()
     }
+
+    fn has_open_sub_issue(&self, item: &Item) -> bool {
+        self.ws
+            .children(item)
+            .any(|c| c.kind() == Kind::Issue && self.ws.category(c).is_none_or(Category::is_open))
+    }
 }
 
 impl Workspace {
@@ -778,10 +788,19 @@ impl Workspace {
 
     /// Direct children (components and issues whose `parent` is `item`).
     pub fn children<'a>(&'a self, item: &'a Item) -> impl Iterator<Item = &'a Item> + 'a {
-        self.items.iter().filter(move |c| {
-            c.parent()
-                .and_then(|p| self.resolve(&p.value))
-                .is_some_and(|p| std::ptr::eq(p, item))
-        })
+        let index = self.children_of.get_or_init(|| {
+            let mut map: HashMap<usize, Vec<usize>> = HashMap::new();
+            for (i, it) in self.items.iter().enumerate() {
+                if let Some(p) = it.parent().and_then(|p| self.resolve_index(&p.value)) {
+                    map.entry(p).or_default().push(i);
+                }
+            }
+            map
+        });
+        let me = item.id.as_ref().and_then(|id| self.by_id.get(&id.value));
+        me.and_then(|i| index.get(i))
+            .into_iter()
+            .flatten()
+            .map(|&c| &self.items[c])
     }
 }

@@ -1,0 +1,378 @@
+//! The graph verbs: `tree`, `ready`, `blocked`, `path`, `near`, `impact`,
+//! `cycles`, `graph`. Each loads the workspace, builds the graph
+//! ([`indexer::Graph`]), asks one [`indexer::query`] and prints.
+
+use indexer::graph::NodeKind;
+use indexer::{Graph, query};
+use petgraph::stable_graph::NodeIndex;
+use schema::filter::Filter;
+use serde_json::{Value, json};
+
+use crate::edit::{Ctx, Refused, refuse};
+use crate::{Outcome, output};
+
+/// The graph of the workspace.
+fn graph(ctx: &Ctx) -> Graph {
+    Graph::build(ctx.workspace())
+}
+
+fn find(g: &Graph, reference: &str) -> anyhow::Result<NodeIndex> {
+    g.find(reference)
+        .ok_or_else(|| Refused(format!("no item {reference} in this workspace")).into())
+}
+
+/// One node as JSON: the item's fields for items, kind/key/title otherwise.
+fn node_json(ctx: &Ctx, g: &Graph, n: NodeIndex) -> Value {
+    let node = g.node(n);
+    match &node.item {
+        Some(item) => output::item(item, Some(&ctx.config)),
+        None => json!({"kind": node.kind.as_str(), "key": node.key, "title": node.title}),
+    }
+}
+
+/// `KEY  status  title` for one node.
+fn line(g: &Graph, n: NodeIndex) -> String {
+    let node = g.node(n);
+    let status = node
+        .item
+        .as_ref()
+        .and_then(|i| i.issue())
+        .and_then(|i| i.status.as_ref())
+        .map(|s| s.value.as_str())
+        .unwrap_or(node.kind.as_str());
+    format!("{}  {status}  {}", node.key, node.title)
+}
+
+/// Parses `--layers 1,2,4`.
+pub fn layers(spec: Option<&str>) -> anyhow::Result<Vec<u8>> {
+    let Some(spec) = spec else {
+        return Ok(Vec::new());
+    };
+    spec.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| match s.parse::<u8>() {
+            Ok(l @ 1..=4) => Ok(l),
+            _ => refuse(format!(
+                "--layers takes 1, 2, 3 and 4, comma-separated; found `{s}`"
+            )),
+        })
+        .collect()
+}
+
+pub fn tree(
+    ctx: &Ctx,
+    root: Option<&str>,
+    layers: &[u8],
+    depth: Option<usize>,
+) -> anyhow::Result<Outcome> {
+    let g = graph(ctx);
+    let root = match root {
+        Some(r) => find(&g, r)?,
+        None => g.project(),
+    };
+    let t = query::tree(&g, root, layers, depth);
+    if ctx.json {
+        outln!("{}", serde_json::to_string_pretty(&tree_json(ctx, &g, &t))?);
+        return Ok(Outcome::Ok);
+    }
+    let mut out = String::new();
+    tree_text(&g, &t, "", true, true, &mut out);
+    out!("{out}");
+    Ok(Outcome::Ok)
+}
+
+fn progress_of(g: &Graph, n: NodeIndex) -> Option<query::Progress> {
+    matches!(
+        g.node(n).kind,
+        NodeKind::Component | NodeKind::Issue | NodeKind::Project
+    )
+    .then(|| query::progress(g, n))
+    .filter(|p| p.total > 0)
+}
+
+fn tree_json(ctx: &Ctx, g: &Graph, t: &query::Tree) -> Value {
+    let mut v = node_json(ctx, g, t.node);
+    if let Some(m) = v.as_object_mut() {
+        m.insert("progress".into(), json!(progress_of(g, t.node)));
+        m.insert(
+            "links".into(),
+            t.links
+                .iter()
+                .map(|(k, to)| json!({"kind": k.as_str(), "to": g.node(*to).key}))
+                .collect(),
+        );
+        m.insert(
+            "children".into(),
+            t.children.iter().map(|c| tree_json(ctx, g, c)).collect(),
+        );
+    }
+    v
+}
+
+fn tree_text(g: &Graph, t: &query::Tree, prefix: &str, last: bool, root: bool, out: &mut String) {
+    let node = g.node(t.node);
+    let progress = progress_of(g, t.node)
+        .map(|p| format!("  [{}/{}]", p.done, p.total))
+        .unwrap_or_default();
+    let label = match node.kind {
+        NodeKind::Project => format!("{}{progress}", node.title),
+        NodeKind::Component => format!("{}  {}{progress}", node.key, node.title),
+        _ => format!("{}{progress}", line(g, t.node)),
+    };
+    if root {
+        out.push_str(&label);
+    } else {
+        out.push_str(&format!(
+            "{prefix}{}{label}",
+            if last { "└── " } else { "├── " }
+        ));
+    }
+    out.push('\n');
+    let inner = if root {
+        String::new()
+    } else {
+        format!("{prefix}{}", if last { "    " } else { "│   " })
+    };
+    for (kind, to) in &t.links {
+        out.push_str(&format!(
+            "{inner}  ↳ {} {}\n",
+            kind.as_str(),
+            g.node(*to).key
+        ));
+    }
+    for (i, c) in t.children.iter().enumerate() {
+        tree_text(g, c, &inner, i + 1 == t.children.len(), false, out);
+    }
+}
+
+pub fn ready(
+    ctx: &Ctx,
+    under: Option<&str>,
+    query: &str,
+    limit: Option<usize>,
+) -> anyhow::Result<Outcome> {
+    let filter = Filter::parse(query).map_err(|e| Refused(format!("bad filter: {e}")))?;
+    let g = graph(ctx);
+    let under = under.map(|u| find(&g, u)).transpose()?;
+    let ws = ctx.workspace();
+    let me = ctx.actor().ok().flatten();
+    let scope = schema::workspace::Scope { ws, me };
+    let mut issues: Vec<NodeIndex> = query::ready(&g, under)
+        .into_iter()
+        .filter(|&n| {
+            g.node(n)
+                .item
+                .as_ref()
+                .is_some_and(|i| filter.matches(i, &scope))
+        })
+        .collect();
+    let total = issues.len();
+    if let Some(l) = limit {
+        issues.truncate(l);
+    }
+    if ctx.json {
+        let items: Vec<Value> = issues.iter().map(|&n| node_json(ctx, &g, n)).collect();
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"total": total, "items": items}))?
+        );
+        return Ok(Outcome::Ok);
+    }
+    let items: Vec<&schema::Item> = issues
+        .iter()
+        .filter_map(|&n| g.node(n).item.as_ref())
+        .collect();
+    out!("{}", crate::read::table(&items, total));
+    Ok(Outcome::Ok)
+}
+
+pub fn blocked(ctx: &Ctx, of: Option<&str>) -> anyhow::Result<Outcome> {
+    let g = graph(ctx);
+    let of = of.map(|r| find(&g, r)).transpose()?;
+    let all = query::blocked(&g, of);
+    if ctx.json {
+        let v: Vec<Value> = all
+            .iter()
+            .map(|b| {
+                json!({
+                    "issue": node_json(ctx, &g, b.issue),
+                    "blockers": b.chain.iter().map(|(n, d)| json!({"key": g.node(*n).key, "distance": d, "title": g.node(*n).title})).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        outln!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(Outcome::Ok);
+    }
+    let mut out = String::new();
+    for b in &all {
+        out.push_str(&format!("{}\n", line(&g, b.issue)));
+        for (n, d) in &b.chain {
+            out.push_str(&format!("{}← {}\n", "  ".repeat(*d), line(&g, *n)));
+        }
+    }
+    out.push_str(&format!(
+        "{} blocked issue{}\n",
+        all.len(),
+        if all.len() == 1 { "" } else { "s" }
+    ));
+    out!("{out}");
+    Ok(Outcome::Ok)
+}
+
+pub fn critical_path(ctx: &Ctx, under: Option<&str>) -> anyhow::Result<Outcome> {
+    let g = graph(ctx);
+    let under = under.map(|u| find(&g, u)).transpose()?;
+    let cp = query::critical_path(&g, under);
+    let on_path: std::collections::HashSet<NodeIndex> = cp.path.iter().copied().collect();
+    if ctx.json {
+        let v = json!({
+            "length": cp.length,
+            "path": cp.path.iter().map(|&n| g.node(n).key.clone()).collect::<Vec<_>>(),
+            "schedule": cp.schedule.iter().map(|s| json!({
+                "key": g.node(s.issue).key,
+                "weight": s.weight,
+                "earliest_start": s.earliest_start,
+                "slack": s.slack,
+                "critical": on_path.contains(&s.issue),
+            })).collect::<Vec<_>>(),
+            "in_cycles": cp.in_cycles.iter().map(|&n| g.node(n).key.clone()).collect::<Vec<_>>(),
+        });
+        outln!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(Outcome::Ok);
+    }
+    let mut out = format!(
+        "critical path: {} issue{}, length {}\n",
+        cp.path.len(),
+        if cp.path.len() == 1 { "" } else { "s" },
+        cp.length
+    );
+    for s in cp.schedule.iter().filter(|s| on_path.contains(&s.issue)) {
+        out.push_str(&format!(
+            "  start {:>6}  weight {:>4}  {}\n",
+            s.earliest_start,
+            s.weight,
+            line(&g, s.issue)
+        ));
+    }
+    if !cp.in_cycles.is_empty() {
+        out.push_str(&format!(
+            "left out, on a blocks cycle: {}\n",
+            cp.in_cycles
+                .iter()
+                .map(|&n| g.node(n).key.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    out!("{out}");
+    Ok(Outcome::Ok)
+}
+
+pub fn near(ctx: &Ctx, id: &str, hops: usize, layers: &[u8]) -> anyhow::Result<Outcome> {
+    let g = graph(ctx);
+    let start = find(&g, id)?;
+    let found = query::near(&g, start, hops, layers);
+    if ctx.json {
+        let v: Vec<Value> = found
+            .iter()
+            .map(|&(n, d)| {
+                let mut v = node_json(ctx, &g, n);
+                if let Some(m) = v.as_object_mut() {
+                    m.insert("distance".into(), json!(d));
+                }
+                v
+            })
+            .collect();
+        outln!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(Outcome::Ok);
+    }
+    let mut out = String::new();
+    for (n, d) in found {
+        out.push_str(&format!("{d}  {}\n", line(&g, n)));
+    }
+    out!("{out}");
+    Ok(Outcome::Ok)
+}
+
+pub fn impact(ctx: &Ctx, component: &str) -> anyhow::Result<Outcome> {
+    let g = graph(ctx);
+    let c = find(&g, component)?;
+    if g.node(c).kind != NodeKind::Component {
+        return refuse(format!("{component} is not a component"));
+    }
+    let imp = query::impact(&g, c);
+    if ctx.json {
+        let v = json!({
+            "component": g.node(c).key,
+            "dependents": imp.components.iter().map(|(n, d)| json!({"key": g.node(*n).key, "title": g.node(*n).title, "distance": d})).collect::<Vec<_>>(),
+            "issues": imp.issues.iter().map(|&n| node_json(ctx, &g, n)).collect::<Vec<_>>(),
+        });
+        outln!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(Outcome::Ok);
+    }
+    let mut out = format!(
+        "{} components depend on {}\n",
+        imp.components.len(),
+        g.node(c).key
+    );
+    for (n, d) in &imp.components {
+        out.push_str(&format!(
+            "  {d}  {}  {}\n",
+            g.node(*n).key,
+            g.node(*n).title
+        ));
+    }
+    out.push_str(&format!(
+        "{} open issues on {} and its dependents\n",
+        imp.issues.len(),
+        g.node(c).key
+    ));
+    for &n in &imp.issues {
+        out.push_str(&format!("  {}\n", line(&g, n)));
+    }
+    out!("{out}");
+    Ok(Outcome::Ok)
+}
+
+pub fn cycles(ctx: &Ctx) -> anyhow::Result<Outcome> {
+    let g = graph(ctx);
+    let all = query::cycles(&g);
+    if ctx.json {
+        let v: Vec<Value> = all
+            .iter()
+            .map(|c| json!({"kind": c.kind.as_str(), "nodes": c.nodes.iter().map(|&n| g.node(n).key.clone()).collect::<Vec<_>>()}))
+            .collect();
+        outln!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        let mut out = String::new();
+        for c in &all {
+            let mut keys: Vec<&str> = c.nodes.iter().map(|&n| g.node(n).key.as_str()).collect();
+            keys.push(keys[0]);
+            out.push_str(&format!("{}: {}\n", c.kind.as_str(), keys.join(" → ")));
+        }
+        out.push_str(&format!(
+            "{} cycle{}\n",
+            all.len(),
+            if all.len() == 1 { "" } else { "s" }
+        ));
+        out!("{out}");
+    }
+    Ok(if all.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::Problems
+    })
+}
+
+pub fn export(
+    ctx: &Ctx,
+    root: Option<&str>,
+    layers: &[u8],
+    format: indexer::export::Format,
+) -> anyhow::Result<Outcome> {
+    let g = graph(ctx);
+    let root = root.map(|r| find(&g, r)).transpose()?;
+    out!("{}", indexer::export::render(&g, root, layers, format));
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,537 @@
+//! The graph of one workspace: nodes for components, issues, artifacts,
+//! cycles and the project; typed edges, each scoped to one layer.
+//!
+//! Built from a [`schema::Workspace`] and kept current one file at a time
+//! with [`Graph::upsert`] and [`Graph::remove`]. A reference to an item that
+//! does not exist (yet) is remembered, and becomes an edge as soon as the
+//! item appears: the order files arrive in never changes the graph.
+
+use std::collections::HashMap;
+
+use petgraph::Direction;
+use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
+use petgraph::visit::EdgeRef;
+use schema::model::Category;
+use schema::{Config, Fields, Item, Kind, LinkField, Workspace};
+use uuid::Uuid;
+
+/// What a node stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeKind {
+    /// The workspace itself: the root above every top-level component.
+    Project,
+    Component,
+    Issue,
+    Artifact,
+    /// A cycle (sprint) from the config.
+    Cycle,
+}
+
+impl NodeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeKind::Project => "project",
+            NodeKind::Component => "component",
+            NodeKind::Issue => "issue",
+            NodeKind::Artifact => "artifact",
+            NodeKind::Cycle => "cycle",
+        }
+    }
+}
+
+/// One node. Items keep their parsed file; cycles and the project have none.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub kind: NodeKind,
+    /// Short id, component key or cycle key; the project's name.
+    pub key: String,
+    pub title: String,
+    /// The item, for components, issues and artifacts.
+    pub item: Option<Item>,
+    /// The status category of an issue whose status is in the workflow.
+    pub category: Option<Category>,
+}
+
+impl Node {
+    /// Whether this is an issue in an open category. A status not in the
+    /// workflow counts as open (check reports it); no status too.
+    pub fn is_open_issue(&self) -> bool {
+        self.kind == NodeKind::Issue && self.category.is_none_or(Category::is_open)
+    }
+
+    /// The issue's estimate, if it has one.
+    pub fn estimate(&self) -> Option<f64> {
+        self.item
+            .as_ref()?
+            .issue()?
+            .estimate
+            .as_ref()
+            .map(|e| e.value)
+    }
+
+    pub fn id(&self) -> Option<Uuid> {
+        self.item.as_ref()?.id.as_ref().map(|i| i.value)
+    }
+}
+
+/// Edge types. Each belongs to one layer; see [`EdgeKind::layer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EdgeKind {
+    /// Parent → child: components under components (layer 1), issues under
+    /// components or issues (layer 2).
+    HasChild,
+    Blocks,
+    RelatesTo,
+    Duplicates,
+    DependsOn,
+    Imports,
+    CallsApi,
+    SharesDb,
+    /// Component or issue → artifact.
+    HasArtifact,
+    /// Issue → cycle.
+    InCycle,
+}
+
+impl EdgeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EdgeKind::HasChild => "HAS_CHILD",
+            EdgeKind::Blocks => "BLOCKS",
+            EdgeKind::RelatesTo => "RELATES_TO",
+            EdgeKind::Duplicates => "DUPLICATES",
+            EdgeKind::DependsOn => "DEPENDS_ON",
+            EdgeKind::Imports => "IMPORTS",
+            EdgeKind::CallsApi => "CALLS_API",
+            EdgeKind::SharesDb => "SHARES_DB",
+            EdgeKind::HasArtifact => "HAS_ARTIFACT",
+            EdgeKind::InCycle => "IN_CYCLE",
+        }
+    }
+
+    /// Whether this is a Layer-3 code connection.
+    pub fn is_code(self) -> bool {
+        matches!(
+            self,
+            EdgeKind::DependsOn | EdgeKind::Imports | EdgeKind::CallsApi | EdgeKind::SharesDb
+        )
+    }
+
+    fn of(field: LinkField) -> Option<EdgeKind> {
+        Some(match field {
+            LinkField::Parent => EdgeKind::HasChild,
+            LinkField::Blocks => EdgeKind::Blocks,
+            LinkField::RelatesTo => EdgeKind::RelatesTo,
+            LinkField::Duplicates => EdgeKind::Duplicates,
+            LinkField::DependsOn => EdgeKind::DependsOn,
+            LinkField::Imports => EdgeKind::Imports,
+            LinkField::CallsApi => EdgeKind::CallsApi,
+            LinkField::SharesDb => EdgeKind::SharesDb,
+            LinkField::AttachedTo => EdgeKind::HasArtifact,
+            LinkField::ReplyTo => return None,
+        })
+    }
+}
+
+/// Where a Layer-3 edge comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// Written in a component file.
+    Manual,
+    /// Found in the code by the analyzer.
+    Inferred,
+}
+
+/// One edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Edge {
+    pub kind: EdgeKind,
+    /// 1 components, 2 issues, 3 code connections, 4 artifacts; cycles
+    /// count as layer 2 (they group issues).
+    pub layer: u8,
+    pub source: Source,
+}
+
+/// The graph.
+#[derive(Debug, Clone)]
+pub struct Graph {
+    g: StableDiGraph<Node, Edge>,
+    project: NodeIndex,
+    by_id: HashMap<Uuid, NodeIndex>,
+    /// Lower-cased short ids and component keys.
+    by_key: HashMap<String, NodeIndex>,
+    /// Lower-cased cycle keys.
+    cycles: HashMap<String, NodeIndex>,
+    by_path: HashMap<String, NodeIndex>,
+    /// Edges whose far end does not exist yet, by lower-cased reference:
+    /// (the node whose file holds the reference, the field).
+    pending: HashMap<String, Vec<(NodeIndex, LinkField)>>,
+    config: Option<Config>,
+}
+
+impl Graph {
+    /// Builds the graph of a loaded workspace.
+    pub fn build(ws: &Workspace) -> Graph {
+        let mut graph = Graph::empty(ws.config.clone());
+        // Nodes first, so that links find their targets in one pass.
+        let nodes: Vec<(NodeIndex, &Item)> = ws
+            .items
+            .iter()
+            .filter(|i| i.kind() != Kind::Comment)
+            .filter_map(|i| graph.add_node(i.clone()).map(|n| (n, i)))
+            .collect();
+        for (n, item) in nodes {
+            graph.add_links(n, item);
+        }
+        graph
+    }
+
+    fn empty(config: Option<Config>) -> Graph {
+        let mut g = StableDiGraph::new();
+        let name = config.as_ref().map_or("workspace", |c| c.name.as_str());
+        let project = g.add_node(Node {
+            kind: NodeKind::Project,
+            key: name.to_owned(),
+            title: name.to_owned(),
+            item: None,
+            category: None,
+        });
+        let mut cycles = HashMap::new();
+        for c in config.iter().flat_map(|c| &c.cycles) {
+            let n = g.add_node(Node {
+                kind: NodeKind::Cycle,
+                key: c.key.clone(),
+                title: c.name.clone(),
+                item: None,
+                category: None,
+            });
+            cycles.insert(c.key.to_ascii_lowercase(), n);
+        }
+        Graph {
+            g,
+            project,
+            by_id: HashMap::new(),
+            by_key: HashMap::new(),
+            cycles,
+            by_path: HashMap::new(),
+            pending: HashMap::new(),
+            config,
+        }
+    }
+
+    /// The petgraph graph, for algorithms this crate does not offer.
+    pub fn inner(&self) -> &StableDiGraph<Node, Edge> {
+        &self.g
+    }
+
+    pub fn config(&self) -> Option<&Config> {
+        self.config.as_ref()
+    }
+
+    pub fn project(&self) -> NodeIndex {
+        self.project
+    }
+
+    pub fn node(&self, n: NodeIndex) -> &Node {
+        &self.g[n]
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.g.node_count()
+    }
+
+    pub fn edge_count(&self) -> usize {
+        self.g.edge_count()
+    }
+
+    /// Finds a node by UUID, short id or component key (any case), or cycle
+    /// key. O(1).
+    pub fn find(&self, reference: &str) -> Option<NodeIndex> {
+        let r = reference.trim();
+        if let Some(id) = schema::ids::parse_uuid(r) {
+            return self.by_id.get(&id).copied();
+        }
+        let lower = r.to_ascii_lowercase();
+        self.by_key
+            .get(&lower)
+            .or_else(|| self.cycles.get(&lower))
+            .copied()
+    }
+
+    /// The node of the item in workspace file `path`.
+    pub fn by_path(&self, path: &str) -> Option<NodeIndex> {
+        self.by_path.get(path).copied()
+    }
+
+    /// Every node of one kind, in no particular order.
+    pub fn nodes_of(&self, kind: NodeKind) -> impl Iterator<Item = NodeIndex> + '_ {
+        self.g
+            .node_indices()
+            .filter(move |&n| self.g[n].kind == kind)
+    }
+
+    /// Edges leaving `n` of `kind`, with their targets.
+    pub fn out(&self, n: NodeIndex, kind: EdgeKind) -> impl Iterator<Item = NodeIndex> + '_ {
+        self.g
+            .edges_directed(n, Direction::Outgoing)
+            .filter(move |e| e.weight().kind == kind)
+            .map(|e| e.target())
+    }
+
+    /// Edges arriving at `n` of `kind`, with their sources.
+    pub fn incoming(&self, n: NodeIndex, kind: EdgeKind) -> impl Iterator<Item = NodeIndex> + '_ {
+        self.g
+            .edges_directed(n, Direction::Incoming)
+            .filter(move |e| e.weight().kind == kind)
+            .map(|e| e.source())
+    }
+
+    /// The parent through `HAS_CHILD`, if any (the project for top-level
+    /// components).
+    pub fn parent(&self, n: NodeIndex) -> Option<NodeIndex> {
+        self.incoming(n, EdgeKind::HasChild).next()
+    }
+
+    /// Adds or replaces the item of its file. Returns its node, or `None`
+    /// for comments and items without an id or short id.
+    pub fn upsert(&mut self, item: Item) -> Option<NodeIndex> {
+        if let Some(old) = self.by_path.get(&item.path).copied() {
+            // Same file, maybe a new id: drop and re-add, keeping the
+            // references other files make to it.
+            self.remove_node(old);
+        }
+        let n = self.add_node(item)?;
+        let item = self.g[n].item.clone().expect("items have one");
+        self.add_links(n, &item);
+        Some(n)
+    }
+
+    /// Removes the item of the file at `path`, if the graph has one.
+    pub fn remove(&mut self, path: &str) -> bool {
+        match self.by_path.get(path).copied() {
+            Some(n) => {
+                self.remove_node(n);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn add_node(&mut self, item: Item) -> Option<NodeIndex> {
+        let kind = match item.kind() {
+            Kind::Component => NodeKind::Component,
+            Kind::Issue => NodeKind::Issue,
+            Kind::Artifact => NodeKind::Artifact,
+            Kind::Comment => return None,
+        };
+        let id = item.id.as_ref().map(|i| i.value);
+        let key = item.short_str().to_owned();
+        if id.is_none() && key.is_empty() {
+            return None;
+        }
+        let category = item.issue().and_then(|i| {
+            let s = i.status.as_ref()?;
+            Some(self.config.as_ref()?.status(&s.value)?.category)
+        });
+        let n = self.g.add_node(Node {
+            kind,
+            key: key.clone(),
+            title: item.title_str().to_owned(),
+            category,
+            item: Some(item),
+        });
+        let path = self.g[n].item.as_ref().map(|i| i.path.clone());
+        if let Some(path) = path {
+            self.by_path.insert(path, n);
+        }
+        // First come, first served on duplicates; `check` reports them.
+        let mut names = Vec::new();
+        if let Some(id) = id {
+            self.by_id.entry(id).or_insert(n);
+            names.push(id.to_string());
+        }
+        if !key.is_empty() {
+            let lower = key.to_ascii_lowercase();
+            self.by_key.entry(lower.clone()).or_insert(n);
+            names.push(lower);
+        }
+        if kind == NodeKind::Component {
+            // Until its own `parent` says otherwise, a component hangs off
+            // the project.
+            self.g
+                .add_edge(self.project, n, Edge::new(EdgeKind::HasChild, 1));
+        }
+        // Links that were waiting for this item.
+        for name in names {
+            for (from, field) in self.pending.remove(&name).unwrap_or_default() {
+                if self.g.contains_node(from) {
+                    self.link(from, field, n);
+                }
+            }
+        }
+        Some(n)
+    }
+
+    fn add_links(&mut self, n: NodeIndex, item: &Item) {
+        for (field, r) in item.references() {
+            match self.find(&r.value) {
+                Some(t) if t != n => self.link(n, field, t),
+                Some(_) => {}
+                None => self
+                    .pending
+                    .entry(normalize(&r.value))
+                    .or_default()
+                    .push((n, field)),
+            }
+        }
+        if let Fields::Issue(i) = &item.fields
+            && let Some(c) = &i.cycle
+            && let Some(&cn) = self.cycles.get(&c.value.to_ascii_lowercase())
+        {
+            self.g.add_edge(n, cn, Edge::new(EdgeKind::InCycle, 2));
+        }
+    }
+
+    /// Adds the edge that `field` in `from`'s file makes to `to`.
+    fn link(&mut self, from: NodeIndex, field: LinkField, to: NodeIndex) {
+        let Some(kind) = EdgeKind::of(field) else {
+            return;
+        };
+        match field {
+            LinkField::Parent => {
+                // The parent edge points down: parent → child.
+                let layer = if self.g[from].kind == NodeKind::Component {
+                    1
+                } else {
+                    2
+                };
+                if self.g[from].kind == NodeKind::Component {
+                    let top = self
+                        .g
+                        .find_edge(self.project, from)
+                        .filter(|&e| self.g[e].kind == EdgeKind::HasChild);
+                    if let Some(e) = top {
+                        self.g.remove_edge(e);
+                    }
+                }
+                self.g
+                    .add_edge(to, from, Edge::new(EdgeKind::HasChild, layer));
+            }
+            LinkField::AttachedTo => {
+                self.g.add_edge(to, from, Edge::new(kind, 4));
+            }
+            _ => {
+                let layer = if kind.is_code() { 3 } else { 2 };
+                self.g.add_edge(from, to, Edge::new(kind, layer));
+            }
+        }
+    }
+
+    fn remove_node(&mut self, n: NodeIndex) {
+        // References other files make to this node wait for it again.
+        let incoming: Vec<(NodeIndex, LinkField)> = self
+            .g
+            .edges_directed(n, Direction::Incoming)
+            .chain(self.g.edges_directed(n, Direction::Outgoing))
+            .filter_map(|e| {
+                let (other, field) = self.field_of(e.id(), n)?;
+                Some((other, field))
+            })
+            .collect();
+        let Some(node) = self.g.remove_node(n) else {
+            return;
+        };
+        // A child component whose parent left hangs off the project again.
+        for &(other, field) in &incoming {
+            if field == LinkField::Parent
+                && self.g[other].kind == NodeKind::Component
+                && self.parent(other).is_none()
+            {
+                self.g
+                    .add_edge(self.project, other, Edge::new(EdgeKind::HasChild, 1));
+            }
+        }
+        let mut names = Vec::new();
+        if let Some(id) = node.id() {
+            if self.by_id.get(&id) == Some(&n) {
+                self.by_id.remove(&id);
+            }
+            names.push(id.to_string());
+        }
+        if !node.key.is_empty() {
+            let lower = node.key.to_ascii_lowercase();
+            if self.by_key.get(&lower) == Some(&n) {
+                self.by_key.remove(&lower);
+            }
+            names.push(lower);
+        }
+        if let Some(item) = &node.item {
+            self.by_path.remove(&item.path);
+        }
+        for (other, field) in incoming {
+            // Which name did `other` use? Re-resolve from its own file.
+            let Some(item) = self.g[other].item.clone() else {
+                continue;
+            };
+            for (f, r) in item.references() {
+                let name = normalize(&r.value);
+                if f == field && names.contains(&name) {
+                    self.pending.entry(name).or_default().push((other, f));
+                }
+            }
+        }
+        // Pending links this node's own file made are gone with it.
+        for waiting in self.pending.values_mut() {
+            waiting.retain(|(from, _)| *from != n);
+        }
+        self.pending.retain(|_, w| !w.is_empty());
+    }
+
+    /// For an edge at `n`, the other end whose *file* makes the edge, and
+    /// the field, when that is not `n` itself.
+    fn field_of(&self, e: EdgeIndex, n: NodeIndex) -> Option<(NodeIndex, LinkField)> {
+        let (a, b) = self.g.edge_endpoints(e)?;
+        let edge = self.g[e];
+        // Which end's file holds the reference: the child for HAS_CHILD and
+        // the artifact for HAS_ARTIFACT (edges point the other way), else
+        // the source.
+        let (holder, field) = match edge.kind {
+            EdgeKind::HasChild => (b, LinkField::Parent),
+            EdgeKind::HasArtifact => (b, LinkField::AttachedTo),
+            EdgeKind::InCycle => return None,
+            EdgeKind::Blocks => (a, LinkField::Blocks),
+            EdgeKind::RelatesTo => (a, LinkField::RelatesTo),
+            EdgeKind::Duplicates => (a, LinkField::Duplicates),
+            EdgeKind::DependsOn => (a, LinkField::DependsOn),
+            EdgeKind::Imports => (a, LinkField::Imports),
+            EdgeKind::CallsApi => (a, LinkField::CallsApi),
+            EdgeKind::SharesDb => (a, LinkField::SharesDb),
+        };
+        if holder == n || self.g[holder].kind == NodeKind::Project {
+            None
+        } else {
+            Some((holder, field))
+        }
+    }
+}
+
+impl Edge {
+    fn new(kind: EdgeKind, layer: u8) -> Edge {
+        Edge {
+            kind,
+            layer,
+            source: Source::Manual,
+        }
+    }
+}
+
+fn normalize(reference: &str) -> String {
+    let r = reference.trim();
+    match schema::ids::parse_uuid(r) {
+        Some(id) => id.to_string(),
+        None => r.to_ascii_lowercase(),
+    }
+}
