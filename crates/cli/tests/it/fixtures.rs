@@ -59,15 +59,28 @@ fn demo_fixture_checks_clean_and_lists_rows() {
     // The JSON agrees with the text.
     let v = nl_in(here, &["-C", DEMO, "ready", "--json"]).code(0).json();
     assert_eq!(v["total"].as_u64(), Some(ready.len() as u64));
+    // Ready issues are open and nothing open blocks them.
+    let blocked = nl_in(here, &["-C", DEMO, "blocked", "--json"])
+        .code(0)
+        .json();
+    let blocked: Vec<&str> = blocked
+        .as_array()
+        .expect("an array")
+        .iter()
+        .filter_map(|b| b["issue"]["short_id"].as_str())
+        .collect();
+    assert!(!blocked.is_empty(), "the demo has blocked issues");
     for item in v["items"].as_array().expect("items") {
         assert_eq!(item["kind"], "issue");
         assert!(
             matches!(
                 item["status_category"].as_str(),
-                Some("backlog" | "unstarted")
+                Some("backlog" | "unstarted" | "started")
             ),
             "{item:#}"
         );
+        let id = item["short_id"].as_str().expect("a short id");
+        assert!(!blocked.contains(&id), "{id} is ready and blocked");
     }
 }
 
