@@ -79,7 +79,7 @@ pub fn ready(g: &Graph, under: Option<NodeIndex>) -> Vec<NodeIndex> {
 
 /// Sorts issues the way a work queue reads: priority, in flight first, key.
 pub fn sort_for_work(g: &Graph, issues: &mut [NodeIndex]) {
-    issues.sort_by_cached_key(|&n| {
+    let key = |n: NodeIndex| {
         let node = g.node(n);
         let p = node
             .item
@@ -88,8 +88,16 @@ pub fn sort_for_work(g: &Graph, issues: &mut [NodeIndex]) {
             .and_then(|i| i.priority.as_ref())
             .map_or(5, |p| if p.value == 0 { 5 } else { p.value });
         let started = node.category != Some(Category::Started);
-        (p, started, node.key.clone())
-    });
+        (p, started, node.key.as_str())
+    };
+    // Sort keys computed once, borrowing the short ids: no allocation per
+    // issue, no pointer chasing per comparison.
+    let mut keyed: Vec<((u8, bool, &str), NodeIndex)> =
+        issues.iter().map(|&n| (key(n), n)).collect();
+    keyed.sort_unstable();
+    for (slot, (_, n)) in issues.iter_mut().zip(keyed) {
+        *slot = n;
+    }
 }
 
 /// An open issue that an open issue blocks, and everything open that
