@@ -41,8 +41,9 @@ pub fn render(g: &Graph, root: Option<NodeIndex>, layers: &[u8], format: Format)
     let nodes: Vec<NodeIndex> = nodes
         .into_iter()
         .filter(|&n| match g.node(n).kind {
-            NodeKind::Project => true,
-            NodeKind::Component => keep_layer(1) || keep_layer(3),
+            // The structure stays whatever the layers: edges of every layer
+            // start or end at components.
+            NodeKind::Project | NodeKind::Component => true,
             NodeKind::Issue | NodeKind::Cycle => keep_layer(2),
             NodeKind::Artifact => keep_layer(4),
         })

@@ -375,9 +375,20 @@ impl Graph {
         Some(n)
     }
 
+    /// Finds an item by UUID or short id: what a link field may name. Not
+    /// [`Graph::find`], which also knows cycle keys: a reference resolved
+    /// to a cycle would never move to an item with that key arriving later.
+    fn find_item(&self, reference: &str) -> Option<NodeIndex> {
+        let r = reference.trim();
+        match schema::ids::parse_uuid(r) {
+            Some(id) => self.by_id.get(&id).copied(),
+            None => self.by_key.get(&r.to_ascii_lowercase()).copied(),
+        }
+    }
+
     fn add_links(&mut self, n: NodeIndex, item: &Item) {
         for (field, r) in item.references() {
-            match self.find(&r.value) {
+            match self.find_item(&r.value) {
                 Some(t) if t != n => self.link(n, field, t),
                 Some(_) => {}
                 None => self
@@ -432,7 +443,7 @@ impl Graph {
 
     fn remove_node(&mut self, n: NodeIndex) {
         // References other files make to this node wait for it again.
-        let incoming: Vec<(NodeIndex, LinkField)> = self
+        let mut incoming: Vec<(NodeIndex, LinkField)> = self
             .g
             .edges_directed(n, Direction::Incoming)
             .chain(self.g.edges_directed(n, Direction::Outgoing))
@@ -441,6 +452,11 @@ impl Graph {
                 Some((other, field))
             })
             .collect();
+        // Once per file and field: the loop below re-reads every reference
+        // of that field, so a file naming this node twice (by short id and
+        // by UUID, say) must not be visited twice.
+        incoming.sort_unstable();
+        incoming.dedup();
         let Some(node) = self.g.remove_node(n) else {
             return;
         };

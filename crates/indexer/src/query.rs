@@ -105,8 +105,8 @@ pub fn sort_for_work(g: &Graph, issues: &mut [NodeIndex]) {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Blocked {
     pub issue: NodeIndex,
-    /// Open blockers, nearest first: `(blocker, distance)`, distance 1 for a
-    /// direct blocker.
+    /// Open blockers, nearest first, then by key: `(blocker, distance)`,
+    /// distance 1 for a direct blocker.
     pub chain: Vec<(NodeIndex, usize)>,
 }
 
@@ -132,6 +132,9 @@ pub fn blocked(g: &Graph, of: Option<NodeIndex>) -> Vec<Blocked> {
                     }
                 }
             }
+            // Nearest first, then by key: not by edge order, which depends
+            // on the order the files arrived in.
+            chain.sort_by(|a, b| (a.1, &g.node(a.0).key).cmp(&(b.1, &g.node(b.0).key)));
             (!chain.is_empty()).then_some(Blocked { issue: n, chain })
         })
         .collect();
@@ -149,7 +152,8 @@ pub struct CriticalPath {
     /// Every scheduled issue with its earliest start and slack (how much it
     /// may slip without delaying the end), in topological order.
     pub schedule: Vec<Slot>,
-    /// Open issues left out because they sit on a `BLOCKS` cycle.
+    /// Open issues left out because they sit on a `BLOCKS` cycle, or wait
+    /// (through `BLOCKS`) on an issue that does.
     pub in_cycles: Vec<NodeIndex>,
 }
 

@@ -1,0 +1,28 @@
+//! The integration tests of `nonlinear-indexer`: one binary, one module per
+//! area, every expected answer worked out by hand from a workspace written
+//! inline (see `support`).
+//!
+//! * `queries`: ready, blocked, critical path, near, impact, cycles,
+//!   progress and tree, one section each.
+//! * `lookups`: `find` and `by_path`.
+//! * `incremental`: `upsert`/`remove` give the graph a fresh build gives,
+//!   whatever the order (known cases plus a property test; 300 cases,
+//!   `NONLINEAR_FUZZ_CASES=N` for more).
+//! * `export`: DOT, Mermaid and JSON snapshots (`UPDATE_EXPECT=1` rewrites
+//!   them; review the diff).
+//! * `demo`: invariants of every query on `fixtures/demo`.
+
+// `cfg(test)` lets clippy treat the helpers as test code too
+// (`allow-unwrap-in-tests`).
+#[cfg(test)]
+mod demo;
+#[cfg(test)]
+mod export;
+#[cfg(test)]
+mod incremental;
+#[cfg(test)]
+mod lookups;
+#[cfg(test)]
+mod queries;
+#[cfg(test)]
+mod support;
