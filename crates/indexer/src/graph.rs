@@ -166,6 +166,12 @@ pub struct Graph {
     /// Lower-cased cycle keys.
     cycles: HashMap<String, NodeIndex>,
     by_path: HashMap<String, NodeIndex>,
+    /// Per node index: an open issue? Queries test this for every neighbour
+    /// they look at; a dense bit per node stays in cache where the nodes
+    /// themselves (hundreds of bytes each) do not.
+    open: Vec<bool>,
+    /// Issue nodes, so queries over issues do not scan every node.
+    issues: std::collections::BTreeSet<NodeIndex>,
     /// Edges whose far end does not exist yet, by lower-cased reference:
     /// (the node whose file holds the reference, the field).
     pending: HashMap<String, Vec<(NodeIndex, LinkField)>>,
@@ -217,6 +223,8 @@ impl Graph {
             by_key: HashMap::new(),
             cycles,
             by_path: HashMap::new(),
+            open: Vec::new(),
+            issues: std::collections::BTreeSet::new(),
             pending: HashMap::new(),
             config,
         }
@@ -271,6 +279,16 @@ impl Graph {
         self.g
             .node_indices()
             .filter(move |&n| self.g[n].kind == kind)
+    }
+
+    /// Every issue node, in index order.
+    pub fn issues(&self) -> impl Iterator<Item = NodeIndex> + '_ {
+        self.issues.iter().copied()
+    }
+
+    /// [`Node::is_open_issue`], from a dense table.
+    pub fn is_open_issue(&self, n: NodeIndex) -> bool {
+        self.open.get(n.index()).copied().unwrap_or(false)
     }
 
     /// Edges leaving `n` of `kind`, with their targets.
@@ -343,6 +361,13 @@ impl Graph {
             category,
             item: Some(item),
         });
+        if self.open.len() <= n.index() {
+            self.open.resize(n.index() + 1, false);
+        }
+        self.open[n.index()] = self.g[n].is_open_issue();
+        if kind == NodeKind::Issue {
+            self.issues.insert(n);
+        }
         let path = self.g[n].item.as_ref().map(|i| i.path.clone());
         if let Some(path) = path {
             self.by_path.insert(path, n);
@@ -460,6 +485,10 @@ impl Graph {
         let Some(node) = self.g.remove_node(n) else {
             return;
         };
+        if let Some(o) = self.open.get_mut(n.index()) {
+            *o = false;
+        }
+        self.issues.remove(&n);
         // A child component whose parent left hangs off the project again.
         for &(other, field) in &incoming {
             if field == LinkField::Parent

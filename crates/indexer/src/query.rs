@@ -55,12 +55,11 @@ pub fn descendants(g: &Graph, root: NodeIndex) -> Vec<NodeIndex> {
 
 fn open_blockers(g: &Graph, n: NodeIndex) -> impl Iterator<Item = NodeIndex> + '_ {
     g.incoming(n, EdgeKind::Blocks)
-        .filter(|&b| g.node(b).is_open_issue())
+        .filter(|&b| g.is_open_issue(b))
 }
 
 fn has_open_sub_issue(g: &Graph, n: NodeIndex) -> bool {
-    g.out(n, EdgeKind::HasChild)
-        .any(|c| g.node(c).is_open_issue())
+    g.out(n, EdgeKind::HasChild).any(|c| g.is_open_issue(c))
 }
 
 /// Issues that can be worked on now: open, no open sub-issue, no open
@@ -68,8 +67,8 @@ fn has_open_sub_issue(g: &Graph, n: NodeIndex) -> bool {
 /// then none), started before not started, then by key.
 pub fn ready(g: &Graph, under: Option<NodeIndex>) -> Vec<NodeIndex> {
     let mut out: Vec<NodeIndex> = g
-        .nodes_of(NodeKind::Issue)
-        .filter(|&n| g.node(n).is_open_issue())
+        .issues()
+        .filter(|&n| g.is_open_issue(n))
         .filter(|&n| open_blockers(g, n).next().is_none() && !has_open_sub_issue(g, n))
         .filter(|&n| under.is_none_or(|u| is_under(g, n, u)))
         .collect();
