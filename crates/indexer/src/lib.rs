@@ -25,6 +25,7 @@
 //! assert_eq!(ready, ["NL-aaaa"]); // NL-bbbb waits for NL-aaaa
 //! ```
 
+pub mod change;
 pub mod export;
 pub mod graph;
 pub mod query;

@@ -1,0 +1,385 @@
+//! What changed between two versions of an item, or of a workspace, as
+//! typed events: created, deleted, a field's before → after, a link added
+//! or removed (with its layer).
+//!
+//! The watcher streams these as files change, `diff` lists them between two
+//! git revisions, `log` between successive versions of one file. Items are
+//! matched by UUID, so a renamed short id or a moved file is an update, not
+//! a delete plus a create.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use schema::model::{Fields, Item, LinkField};
+use schema::{Kind, Workspace};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::graph::{EdgeKind, NodeKind};
+
+/// One change. `key` is the item's short id (its path when it has none).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Change {
+    Created {
+        key: String,
+        kind: NodeKind,
+        path: String,
+        title: String,
+    },
+    Deleted {
+        key: String,
+        kind: NodeKind,
+        path: String,
+        title: String,
+    },
+    /// A field other than a link changed; `null` stands for absent.
+    /// `field` is the front matter key, `description` for the body, `path`
+    /// for a moved file.
+    Field {
+        key: String,
+        field: String,
+        before: Value,
+        after: Value,
+    },
+    LinkAdded {
+        from: String,
+        kind: EdgeKind,
+        to: String,
+        layer: u8,
+    },
+    LinkRemoved {
+        from: String,
+        kind: EdgeKind,
+        to: String,
+        layer: u8,
+    },
+}
+
+impl Change {
+    /// The item the change is about (for links, the one whose file holds it).
+    pub fn key(&self) -> &str {
+        match self {
+            Change::Created { key, .. }
+            | Change::Deleted { key, .. }
+            | Change::Field { key, .. } => key,
+            Change::LinkAdded { from, .. } | Change::LinkRemoved { from, .. } => from,
+        }
+    }
+}
+
+/// Turns a reference as written into the name to show: callers resolve it
+/// to the target's current short id where they can.
+pub trait Names {
+    fn name(&self, reference: &str) -> String;
+}
+
+/// References shown as written.
+#[derive(Debug, Clone, Copy)]
+pub struct AsWritten;
+
+impl Names for AsWritten {
+    fn name(&self, reference: &str) -> String {
+        reference.trim().to_owned()
+    }
+}
+
+/// References resolved through a workspace (short id of the target), as
+/// written when they do not resolve.
+impl Names for Workspace {
+    fn name(&self, reference: &str) -> String {
+        match self.resolve(reference) {
+            Some(i) if !i.short_str().is_empty() => i.short_str().to_owned(),
+            _ => reference.trim().to_owned(),
+        }
+    }
+}
+
+fn node_kind(kind: Kind) -> Option<NodeKind> {
+    match kind {
+        Kind::Component => Some(NodeKind::Component),
+        Kind::Issue => Some(NodeKind::Issue),
+        Kind::Artifact => Some(NodeKind::Artifact),
+        Kind::Comment => None,
+    }
+}
+
+fn key_of(item: &Item) -> String {
+    item.short_id
+        .as_ref()
+        .map_or_else(|| item.path.clone(), |s| s.value.clone())
+}
+
+/// The non-link fields of an item, as JSON values, by front matter key.
+fn fields(item: &Item) -> BTreeMap<String, Value> {
+    let s = |v: &Option<schema::model::Spanned<String>>| {
+        v.as_ref().map_or(Value::Null, |s| json!(s.value))
+    };
+    let list = |v: &[schema::model::Spanned<String>]| -> Value {
+        v.iter().map(|s| s.value.clone()).collect::<Vec<_>>().into()
+    };
+    let mut m = BTreeMap::new();
+    m.insert("title".into(), s(&item.title));
+    match &item.fields {
+        Fields::Issue(i) => {
+            m.insert("status".into(), s(&i.status));
+            m.insert("labels".into(), list(&i.labels));
+            m.insert("assignee".into(), s(&i.assignee));
+            m.insert("created_by".into(), s(&i.created_by));
+            m.insert("cycle".into(), s(&i.cycle));
+            m.insert(
+                "priority".into(),
+                i.priority.as_ref().map_or(Value::Null, |p| json!(p.value)),
+            );
+            m.insert(
+                "estimate".into(),
+                i.estimate.as_ref().map_or(Value::Null, |e| json!(e.value)),
+            );
+            m.insert(
+                "due".into(),
+                i.due
+                    .as_ref()
+                    .map_or(Value::Null, |d| json!(d.value.to_string())),
+            );
+        }
+        Fields::Component(c) => {
+            m.insert("labels".into(), list(&c.labels));
+            m.insert("owner".into(), s(&c.owner));
+            m.insert("repo.path".into(), s(&c.repo.path));
+            m.insert("repo.url".into(), json!(c.repo.url));
+            m.insert("repo.branch".into(), json!(c.repo.branch));
+        }
+        Fields::Artifact(a) => {
+            m.insert(
+                "kind".into(),
+                a.kind.as_ref().map_or(Value::Null, |k| {
+                    json!(format!("{:?}", k.value).to_lowercase())
+                }),
+            );
+            m.insert("url".into(), s(&a.url));
+            m.insert("file".into(), s(&a.file));
+            m.insert("mime_type".into(), json!(a.mime_type));
+            m.insert("size".into(), json!(a.size));
+        }
+        Fields::Comment(c) => {
+            m.insert("author".into(), s(&c.author));
+        }
+    }
+    for (k, v) in &item.extra {
+        m.insert(k.clone(), v.to_json());
+    }
+    m
+}
+
+/// Links an item's file makes, as `(edge kind, layer, target name)`.
+fn links(item: &Item, names: &dyn Names) -> BTreeSet<(EdgeKind, u8, String)> {
+    item.references()
+        .into_iter()
+        .filter_map(|(field, r)| {
+            let (kind, layer) = match field {
+                LinkField::Parent => (
+                    EdgeKind::HasChild,
+                    if item.kind() == Kind::Component { 1 } else { 2 },
+                ),
+                LinkField::Blocks => (EdgeKind::Blocks, 2),
+                LinkField::RelatesTo => (EdgeKind::RelatesTo, 2),
+                LinkField::Duplicates => (EdgeKind::Duplicates, 2),
+                LinkField::DependsOn => (EdgeKind::DependsOn, 3),
+                LinkField::Imports => (EdgeKind::Imports, 3),
+                LinkField::CallsApi => (EdgeKind::CallsApi, 3),
+                LinkField::SharesDb => (EdgeKind::SharesDb, 3),
+                LinkField::AttachedTo => (EdgeKind::HasArtifact, 4),
+                LinkField::ReplyTo => return None,
+            };
+            Some((kind, layer, names.name(&r.value)))
+        })
+        .chain(
+            item.issue()
+                .and_then(|i| i.cycle.as_ref())
+                .map(|c| (EdgeKind::InCycle, 2, c.value.clone())),
+        )
+        .collect()
+}
+
+/// Changes from `old` to `new` (either absent: created or deleted) of one
+/// item. References in `old` are named through `old_names`, in `new`
+/// through `new_names`. A link `from` is always the item itself; for
+/// `HAS_CHILD` and `HAS_ARTIFACT` the edge in the graph points the other
+/// way, the event says which file declares it. Comments yield nothing.
+pub fn item_changes(
+    old: Option<&Item>,
+    new: Option<&Item>,
+    old_names: &dyn Names,
+    new_names: &dyn Names,
+) -> Vec<Change> {
+    let mut out = Vec::new();
+    let either = new.or(old);
+    let Some(kind) = either.and_then(|i| node_kind(i.kind())) else {
+        return out;
+    };
+    let key = either.map(key_of).unwrap_or_default();
+    let summary = |i: &Item| (key_of(i), i.path.clone(), i.title_str().to_owned());
+    match (old, new) {
+        (None, Some(n)) => {
+            let (key, path, title) = summary(n);
+            out.push(Change::Created {
+                key,
+                kind,
+                path,
+                title,
+            });
+        }
+        (Some(o), None) => {
+            let (key, path, title) = summary(o);
+            out.push(Change::Deleted {
+                key,
+                kind,
+                path,
+                title,
+            });
+        }
+        (Some(o), Some(n)) => {
+            if key_of(o) != key_of(n) {
+                out.push(Change::Field {
+                    key: key.clone(),
+                    field: "short_id".into(),
+                    before: json!(key_of(o)),
+                    after: json!(key_of(n)),
+                });
+            }
+            if o.path != n.path {
+                out.push(Change::Field {
+                    key: key.clone(),
+                    field: "path".into(),
+                    before: json!(o.path),
+                    after: json!(n.path),
+                });
+            }
+            let (fo, fnew) = (fields(o), fields(n));
+            let names: BTreeSet<&String> = fo.keys().chain(fnew.keys()).collect();
+            for f in names {
+                let before = fo.get(f).cloned().unwrap_or(Value::Null);
+                let after = fnew.get(f).cloned().unwrap_or(Value::Null);
+                if before != after {
+                    out.push(Change::Field {
+                        key: key.clone(),
+                        field: f.clone(),
+                        before,
+                        after,
+                    });
+                }
+            }
+            if o.body.trim() != n.body.trim() {
+                out.push(Change::Field {
+                    key: key.clone(),
+                    field: "description".into(),
+                    before: json!(o.body.trim()),
+                    after: json!(n.body.trim()),
+                });
+            }
+        }
+        (None, None) => return out,
+    }
+    let before = old.map(|o| links(o, old_names)).unwrap_or_default();
+    let after = new.map(|n| links(n, new_names)).unwrap_or_default();
+    for (kind, layer, to) in before.difference(&after) {
+        out.push(Change::LinkRemoved {
+            from: key.clone(),
+            kind: *kind,
+            to: to.clone(),
+            layer: *layer,
+        });
+    }
+    for (kind, layer, to) in after.difference(&before) {
+        out.push(Change::LinkAdded {
+            from: key.clone(),
+            kind: *kind,
+            to: to.clone(),
+            layer: *layer,
+        });
+    }
+    out
+}
+
+/// Every change from workspace `old` to `new`, items matched by UUID (by
+/// path for items without one), in key order.
+pub fn workspace_changes(old: &Workspace, new: &Workspace) -> Vec<Change> {
+    fn index(ws: &Workspace) -> HashMap<Match, &Item> {
+        ws.items
+            .iter()
+            .filter(|i| i.kind() != Kind::Comment)
+            .map(|i| (Match::of(i), i))
+            .collect()
+    }
+    let (a, b) = (index(old), index(new));
+    let mut keys: Vec<&Match> = a
+        .keys()
+        .chain(b.keys().filter(|k| !a.contains_key(k)))
+        .collect();
+    keys.sort();
+    let mut out = Vec::new();
+    for k in keys {
+        out.extend(item_changes(a.get(k).copied(), b.get(k).copied(), old, new));
+    }
+    out.sort_by(|x, y| x.key().cmp(y.key()));
+    out
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Match {
+    Id(Uuid),
+    Path(String),
+}
+
+impl Match {
+    fn of(item: &Item) -> Match {
+        item.id
+            .as_ref()
+            .map_or_else(|| Match::Path(item.path.clone()), |i| Match::Id(i.value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = "key: NL\nstatuses:\n  - {key: todo, category: unstarted}\n  - {key: done, category: completed}\n";
+
+    fn ws(files: &[(&str, &str)]) -> Workspace {
+        Workspace::from_files(
+            std::iter::once((".nonlinear/config.yaml", CONFIG))
+                .chain(files.iter().copied())
+                .map(|(p, t)| (p, t.as_bytes())),
+        )
+    }
+
+    #[test]
+    fn status_link_rename_create_delete() {
+        let a1 = "---\nid: 0193a6f0-0000-7000-8000-000000000001\nshort_id: NL-aaaa\ntitle: A\nstatus: todo\n---\n";
+        let a2 = "---\nid: 0193a6f0-0000-7000-8000-000000000001\nshort_id: NL-a2\ntitle: A\nstatus: done\nblocks: [0193a6f0-0000-7000-8000-000000000002]\n---\n";
+        let b = "---\nid: 0193a6f0-0000-7000-8000-000000000002\nshort_id: NL-bbbb\ntitle: B\nstatus: todo\n---\n";
+        let c = "---\nid: 0193a6f0-0000-7000-8000-000000000003\nshort_id: NL-cccc\ntitle: C\nstatus: todo\n---\n";
+        let old = ws(&[
+            (".nonlinear/issues/NL-aaaa.md", a1),
+            (".nonlinear/issues/NL-cccc.md", c),
+        ]);
+        let new = ws(&[
+            (".nonlinear/issues/NL-a2.md", a2),
+            (".nonlinear/issues/NL-bbbb.md", b),
+        ]);
+        let got: Vec<String> = workspace_changes(&old, &new)
+            .iter()
+            .map(|c| serde_json::to_string(c).expect("serializes"))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                r#"{"event":"field","key":"NL-a2","field":"short_id","before":"NL-aaaa","after":"NL-a2"}"#,
+                r#"{"event":"field","key":"NL-a2","field":"path","before":".nonlinear/issues/NL-aaaa.md","after":".nonlinear/issues/NL-a2.md"}"#,
+                r#"{"event":"field","key":"NL-a2","field":"status","before":"todo","after":"done"}"#,
+                r#"{"event":"link_added","from":"NL-a2","kind":"BLOCKS","to":"NL-bbbb","layer":2}"#,
+                r#"{"event":"created","key":"NL-bbbb","kind":"issue","path":".nonlinear/issues/NL-bbbb.md","title":"B"}"#,
+                r#"{"event":"deleted","key":"NL-cccc","kind":"issue","path":".nonlinear/issues/NL-cccc.md","title":"C"}"#,
+            ]
+        );
+    }
+}
