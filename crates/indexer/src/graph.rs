@@ -170,8 +170,17 @@ pub struct Graph {
     /// they look at; a dense bit per node stays in cache where the nodes
     /// themselves (hundreds of bytes each) do not.
     open: Vec<bool>,
-    /// Issue nodes, so queries over issues do not scan every node.
-    issues: std::collections::BTreeSet<NodeIndex>,
+    /// Per node index: how many open issues block it, and how many of its
+    /// children are open issues. Kept by [`Graph::add_edge`] and
+    /// [`Graph::remove_edge`], the only places edges change, so `ready` is
+    /// one pass over two arrays instead of a walk of every adjacency list.
+    open_blockers: Vec<u32>,
+    open_children: Vec<u32>,
+    /// Issue nodes, so queries over issues do not scan every node
+    /// (unordered).
+    issues: Vec<NodeIndex>,
+    /// Per node index: work-queue priority (1 urgent … 4 low, 5 none).
+    priority: Vec<u8>,
     /// Edges whose far end does not exist yet, by lower-cased reference:
     /// (the node whose file holds the reference, the field).
     pending: HashMap<String, Vec<(NodeIndex, LinkField)>>,
@@ -224,7 +233,10 @@ impl Graph {
             cycles,
             by_path: HashMap::new(),
             open: Vec::new(),
-            issues: std::collections::BTreeSet::new(),
+            open_blockers: Vec::new(),
+            open_children: Vec::new(),
+            issues: Vec::new(),
+            priority: Vec::new(),
             pending: HashMap::new(),
             config,
         }
@@ -281,9 +293,24 @@ impl Graph {
             .filter(move |&n| self.g[n].kind == kind)
     }
 
-    /// Every issue node, in index order.
+    /// Every issue node, in no particular order.
     pub fn issues(&self) -> impl Iterator<Item = NodeIndex> + '_ {
         self.issues.iter().copied()
+    }
+
+    /// Work-queue priority of an issue: 1 urgent … 4 low, 5 none.
+    pub fn priority(&self, n: NodeIndex) -> u8 {
+        self.priority.get(n.index()).copied().unwrap_or(5)
+    }
+
+    /// How many open issues block `n`.
+    pub fn open_blocker_count(&self, n: NodeIndex) -> u32 {
+        self.open_blockers.get(n.index()).copied().unwrap_or(0)
+    }
+
+    /// How many of `n`'s children are open issues.
+    pub fn open_child_count(&self, n: NodeIndex) -> u32 {
+        self.open_children.get(n.index()).copied().unwrap_or(0)
     }
 
     /// [`Node::is_open_issue`], from a dense table.
@@ -363,10 +390,22 @@ impl Graph {
         });
         if self.open.len() <= n.index() {
             self.open.resize(n.index() + 1, false);
+            self.open_blockers.resize(n.index() + 1, 0);
+            self.open_children.resize(n.index() + 1, 0);
+            self.priority.resize(n.index() + 1, 5);
         }
+        // A fresh node: no edges yet (indices of removed nodes are reused).
         self.open[n.index()] = self.g[n].is_open_issue();
+        self.open_blockers[n.index()] = 0;
+        self.open_children[n.index()] = 0;
+        self.priority[n.index()] = self.g[n]
+            .item
+            .as_ref()
+            .and_then(|i| i.issue())
+            .and_then(|i| i.priority.as_ref())
+            .map_or(5, |p| if p.value == 0 { 5 } else { p.value });
         if kind == NodeKind::Issue {
-            self.issues.insert(n);
+            self.issues.push(n);
         }
         let path = self.g[n].item.as_ref().map(|i| i.path.clone());
         if let Some(path) = path {
@@ -386,8 +425,7 @@ impl Graph {
         if kind == NodeKind::Component {
             // Until its own `parent` says otherwise, a component hangs off
             // the project.
-            self.g
-                .add_edge(self.project, n, Edge::new(EdgeKind::HasChild, 1));
+            self.add_edge(self.project, n, Edge::new(EdgeKind::HasChild, 1));
         }
         // Links that were waiting for this item.
         for name in names {
@@ -427,7 +465,7 @@ impl Graph {
             && let Some(c) = &i.cycle
             && let Some(&cn) = self.cycles.get(&c.value.to_ascii_lowercase())
         {
-            self.g.add_edge(n, cn, Edge::new(EdgeKind::InCycle, 2));
+            self.add_edge(n, cn, Edge::new(EdgeKind::InCycle, 2));
         }
     }
 
@@ -450,19 +488,52 @@ impl Graph {
                         .find_edge(self.project, from)
                         .filter(|&e| self.g[e].kind == EdgeKind::HasChild);
                     if let Some(e) = top {
-                        self.g.remove_edge(e);
+                        self.remove_edge(e);
                     }
                 }
-                self.g
-                    .add_edge(to, from, Edge::new(EdgeKind::HasChild, layer));
+                self.add_edge(to, from, Edge::new(EdgeKind::HasChild, layer));
             }
             LinkField::AttachedTo => {
-                self.g.add_edge(to, from, Edge::new(kind, 4));
+                self.add_edge(to, from, Edge::new(kind, 4));
             }
             _ => {
                 let layer = if kind.is_code() { 3 } else { 2 };
-                self.g.add_edge(from, to, Edge::new(kind, layer));
+                self.add_edge(from, to, Edge::new(kind, layer));
             }
+        }
+    }
+
+    fn add_edge(&mut self, a: NodeIndex, b: NodeIndex, edge: Edge) -> EdgeIndex {
+        self.count(a, b, edge.kind, 1);
+        self.g.add_edge(a, b, edge)
+    }
+
+    fn remove_edge(&mut self, e: EdgeIndex) {
+        if let Some((a, b)) = self.g.edge_endpoints(e) {
+            let kind = self.g[e].kind;
+            self.count(a, b, kind, -1);
+            self.g.remove_edge(e);
+        }
+    }
+
+    /// Adjusts the counters for an edge `a → b` of `kind` coming (+1) or
+    /// going (-1).
+    fn count(&mut self, a: NodeIndex, b: NodeIndex, kind: EdgeKind, delta: i32) {
+        let (counter, at, open) = match kind {
+            EdgeKind::Blocks => (
+                &mut self.open_blockers,
+                b,
+                self.open.get(a.index()).copied().unwrap_or(false),
+            ),
+            EdgeKind::HasChild => (
+                &mut self.open_children,
+                a,
+                self.open.get(b.index()).copied().unwrap_or(false),
+            ),
+            _ => return,
+        };
+        if open && let Some(c) = counter.get_mut(at.index()) {
+            *c = c.saturating_add_signed(delta);
         }
     }
 
@@ -482,21 +553,31 @@ impl Graph {
         // by UUID, say) must not be visited twice.
         incoming.sort_unstable();
         incoming.dedup();
+        let edges: Vec<EdgeIndex> = self
+            .g
+            .edges_directed(n, Direction::Incoming)
+            .chain(self.g.edges_directed(n, Direction::Outgoing))
+            .map(|e| e.id())
+            .collect();
+        for e in edges {
+            self.remove_edge(e);
+        }
         let Some(node) = self.g.remove_node(n) else {
             return;
         };
         if let Some(o) = self.open.get_mut(n.index()) {
             *o = false;
         }
-        self.issues.remove(&n);
+        if let Some(i) = self.issues.iter().position(|&x| x == n) {
+            self.issues.swap_remove(i);
+        }
         // A child component whose parent left hangs off the project again.
         for &(other, field) in &incoming {
             if field == LinkField::Parent
                 && self.g[other].kind == NodeKind::Component
                 && self.parent(other).is_none()
             {
-                self.g
-                    .add_edge(self.project, other, Edge::new(EdgeKind::HasChild, 1));
+                self.add_edge(self.project, other, Edge::new(EdgeKind::HasChild, 1));
             }
         }
         let mut names = Vec::new();

@@ -58,18 +58,15 @@ fn open_blockers(g: &Graph, n: NodeIndex) -> impl Iterator<Item = NodeIndex> + '
         .filter(|&b| g.is_open_issue(b))
 }
 
-fn has_open_sub_issue(g: &Graph, n: NodeIndex) -> bool {
-    g.out(n, EdgeKind::HasChild).any(|c| g.is_open_issue(c))
-}
-
 /// Issues that can be worked on now: open, no open sub-issue, no open
 /// blocker; below `under` when given. Most urgent first (priority 1 … 4,
 /// then none), started before not started, then by key.
 pub fn ready(g: &Graph, under: Option<NodeIndex>) -> Vec<NodeIndex> {
     let mut out: Vec<NodeIndex> = g
         .issues()
-        .filter(|&n| g.is_open_issue(n))
-        .filter(|&n| open_blockers(g, n).next().is_none() && !has_open_sub_issue(g, n))
+        .filter(|&n| {
+            g.is_open_issue(n) && g.open_blocker_count(n) == 0 && g.open_child_count(n) == 0
+        })
         .filter(|&n| under.is_none_or(|u| is_under(g, n, u)))
         .collect();
     sort_for_work(g, &mut out);
@@ -78,24 +75,34 @@ pub fn ready(g: &Graph, under: Option<NodeIndex>) -> Vec<NodeIndex> {
 
 /// Sorts issues the way a work queue reads: priority, in flight first, key.
 pub fn sort_for_work(g: &Graph, issues: &mut [NodeIndex]) {
-    let key = |n: NodeIndex| {
-        let node = g.node(n);
-        let p = node
-            .item
-            .as_ref()
-            .and_then(|i| i.issue())
-            .and_then(|i| i.priority.as_ref())
-            .map_or(5, |p| if p.value == 0 { 5 } else { p.value });
-        let started = node.category != Some(Category::Started);
-        (p, started, node.key.as_str())
+    // Sort keys from dense tables plus the first eight bytes of the short
+    // id as an integer: most comparisons never touch a string.
+    let prefix = |k: &str| {
+        let mut b = [0u8; 8];
+        let n = k.len().min(8);
+        b[..n].copy_from_slice(&k.as_bytes()[..n]);
+        u64::from_be_bytes(b)
     };
-    // Sort keys computed once, borrowing the short ids: no allocation per
-    // issue, no pointer chasing per comparison.
-    let mut keyed: Vec<((u8, bool, &str), NodeIndex)> =
-        issues.iter().map(|&n| (key(n), n)).collect();
-    keyed.sort_unstable();
-    for (slot, (_, n)) in issues.iter_mut().zip(keyed) {
-        *slot = n;
+    let mut keyed: Vec<(u8, bool, u64, NodeIndex)> = issues
+        .iter()
+        .map(|&n| {
+            let node = g.node(n);
+            (
+                g.priority(n),
+                node.category != Some(Category::Started),
+                prefix(&node.key),
+                n,
+            )
+        })
+        .collect();
+    keyed.sort_unstable_by(|a, b| {
+        (a.0, a.1, a.2)
+            .cmp(&(b.0, b.1, b.2))
+            .then_with(|| g.node(a.3).key.cmp(&g.node(b.3).key))
+            .then(a.3.cmp(&b.3))
+    });
+    for (slot, k) in issues.iter_mut().zip(keyed) {
+        *slot = k.3;
     }
 }
 
