@@ -6,22 +6,58 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
-use anyhow::{Context as _, bail};
+use anyhow::anyhow;
+use indexer::git;
 use schema::store::Store;
 use schema::{Diagnostic, Severity};
 
 use crate::{Format, Outcome};
 
-pub fn run(cwd: &Path, format: Format, since: Option<&str>) -> anyhow::Result<Outcome> {
-    let store = Store::discover(cwd)?;
-    let (ws, files) = store.load_with(schema::parse::Body::Drop);
-    let mut diags = ws.check(&store);
-    // The process ends soon; freeing 300k items one by one would take a
-    // tenth of a second of nothing.
-    std::mem::forget(ws);
-    if let Some(rev) = since {
-        let old = diagnostics_at(store.root(), rev)?;
-        diags = introduced(diags, old);
+pub fn run(
+    cwd: &Path,
+    format: Format,
+    since: Option<&str>,
+    rev: Option<&str>,
+) -> anyhow::Result<Outcome> {
+    // The tree checked: the work tree, or a revision's (`--rev`).
+    let (mut diags, files, mut sources, prefix, since_at) = match rev {
+        None => {
+            let store = Store::discover(cwd)?;
+            let (ws, files) = store.load_with(schema::parse::Body::Drop);
+            let diags = ws.check(&store);
+            // The process ends soon; freeing 300k items one by one would
+            // take a tenth of a second of nothing.
+            std::mem::forget(ws);
+            let root = store.root().to_owned();
+            let read = root.clone();
+            let sources = Sources::new(Box::new(move |p| std::fs::read(read.join(p)).ok()));
+            (
+                diags,
+                files,
+                sources,
+                LazyPrefix::Disk(root.clone()),
+                (root, None),
+            )
+        }
+        Some(r) => {
+            let repo = git::Repo::open(cwd)?;
+            let at = repo.workspace_at(r)?;
+            let diags = at.workspace.check(&at.probe);
+            let (files, prefix) = (at.files, at.prefix.clone());
+            let top = repo.clone();
+            let sources = Sources::new(Box::new(move |p| top.read(&at, p)));
+            (
+                diags,
+                files,
+                sources,
+                LazyPrefix::Known(prefix.clone()),
+                (cwd.to_owned(), Some(prefix)),
+            )
+        }
+    };
+    if let Some(since) = since {
+        let old = diagnostics_at(&since_at.0, since_at.1.as_deref(), since)?;
+        diags = schema::diagnostic::introduced(diags, &old);
     }
     let errors = diags
         .iter()
@@ -41,7 +77,7 @@ pub fn run(cwd: &Path, format: Format, since: Option<&str>) -> anyhow::Result<Ou
             outln!("{}", serde_json::to_string_pretty(&out)?);
         }
         Format::Github => {
-            let prefix = git_prefix(store.root());
+            let prefix = prefix.get();
             for d in &diags {
                 let level = if d.severity == Severity::Error {
                     "error"
@@ -60,10 +96,6 @@ pub fn run(cwd: &Path, format: Format, since: Option<&str>) -> anyhow::Result<Ou
             outln!("{}", summary(files, errors, warnings, since));
         }
         Format::Human => {
-            let mut sources = Sources {
-                root: store.root().to_owned(),
-                files: HashMap::new(),
-            };
             let renderer = if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
                 Renderer::styled()
             } else {
@@ -109,19 +141,46 @@ fn message_with_field(d: &Diagnostic) -> String {
     }
 }
 
-/// File texts for snippets, read once each.
+/// Reads a workspace file's bytes.
+type ReadFile = Box<dyn Fn(&str) -> Option<Vec<u8>>>;
+
+/// File texts for snippets, read once each (from disk, or from the tree of
+/// a revision).
 struct Sources {
-    root: PathBuf,
+    read: ReadFile,
     files: HashMap<String, Option<String>>,
 }
 
+/// The workspace root relative to the repository's top, for GitHub
+/// annotations: asked of git only when needed.
+enum LazyPrefix {
+    Disk(PathBuf),
+    Known(String),
+}
+
+impl LazyPrefix {
+    fn get(&self) -> String {
+        match self {
+            LazyPrefix::Disk(root) => git_prefix(root),
+            LazyPrefix::Known(p) => p.clone(),
+        }
+    }
+}
+
 impl Sources {
+    fn new(read: ReadFile) -> Sources {
+        Sources {
+            read,
+            files: HashMap::new(),
+        }
+    }
+
     fn line(&mut self, path: &str, line: u32) -> Option<String> {
-        let text = self.files.entry(path.to_owned()).or_insert_with(|| {
-            std::fs::read(self.root.join(path))
-                .ok()
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-        });
+        let read = &self.read;
+        let text = self
+            .files
+            .entry(path.to_owned())
+            .or_insert_with(|| read(path).map(|b| String::from_utf8_lossy(&b).into_owned()));
         let text = text.as_deref()?;
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         text.split('\n')
@@ -207,78 +266,19 @@ fn render(renderer: &Renderer, d: &Diagnostic, sources: &mut Sources) -> String 
     renderer.render(&[group])
 }
 
-/// Problems in `now` that `before` did not have (as many times as they
-/// appear more often now).
-fn introduced(now: Vec<Diagnostic>, before: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    let mut old: HashMap<_, usize> = HashMap::new();
-    for d in &before {
-        *old.entry(d.fingerprint()).or_default() += 1;
+/// Problems of the workspace as it was at `rev`, read from git: rooted at
+/// `prefix` (relative to the repository's top; by default the directory
+/// `dir` is). No problems when the workspace did not exist then.
+fn diagnostics_at(dir: &Path, prefix: Option<&str>, rev: &str) -> anyhow::Result<Vec<Diagnostic>> {
+    let not_a_rev = || anyhow!("--since {rev}: not a git revision in {}", dir.display());
+    let repo = git::Repo::open(dir).map_err(|_| not_a_rev())?;
+    let prefix = prefix.unwrap_or(repo.start()).to_owned();
+    match repo.workspace_in(rev, &prefix) {
+        Ok(Some(at)) => Ok(at.workspace.check(&at.probe)),
+        Ok(None) => Ok(Vec::new()),
+        Err(git::GitError::Rev { .. }) => Err(not_a_rev()),
+        Err(e) => Err(e.into()),
     }
-    now.into_iter()
-        .filter(|d| match old.get_mut(&d.fingerprint()) {
-            Some(n) if *n > 0 => {
-                *n -= 1;
-                false
-            }
-            _ => true,
-        })
-        .collect()
-}
-
-/// Checks the workspace as it was at `rev`: extracts that tree with
-/// `git archive` into a temporary directory and loads it there.
-fn diagnostics_at(root: &Path, rev: &str) -> anyhow::Result<Vec<Diagnostic>> {
-    let prefix = git_prefix(root);
-    let verify = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["rev-parse", "--verify", "--quiet"])
-        .arg(format!("{rev}^{{commit}}"))
-        .output()
-        .context("running git")?;
-    if !verify.status.success() {
-        bail!("--since {rev}: not a git revision in {}", root.display());
-    }
-    let tmp = tempfile::tempdir()?;
-    // `REV:PREFIX` names the workspace's directory as it was; archived on
-    // its own, it unpacks with the workspace root at the top. Run from the
-    // repository's top: from a subdirectory `git archive` would also filter
-    // the tree by that subdirectory.
-    let top = git_output(root, &["rev-parse", "--show-toplevel"]).unwrap_or_default();
-    let mut archive = Command::new("git")
-        .arg("-C")
-        .arg(if top.is_empty() {
-            root.as_os_str()
-        } else {
-            top.as_ref()
-        })
-        .args(["archive", "--format=tar"])
-        .arg(format!("{rev}:{prefix}"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .context("running git archive")?;
-    let tar = Command::new("tar")
-        .arg("-x")
-        .arg("-C")
-        .arg(tmp.path())
-        .stdin(archive.stdout.take().expect("piped"))
-        .stderr(std::process::Stdio::null())
-        .status()
-        .context("running tar")?;
-    if !archive.wait()?.success() {
-        // The workspace's directory did not exist at that revision:
-        // everything is new.
-        return Ok(Vec::new());
-    }
-    if !tar.success() {
-        bail!("--since {rev}: could not unpack the tree");
-    }
-    let store = Store::at(tmp.path());
-    if !tmp.path().join(".nonlinear").is_dir() {
-        return Ok(Vec::new());
-    }
-    Ok(store.load_with(schema::parse::Body::Drop).0.check(&store))
 }
 
 /// The workspace root relative to its git repository's top, with a

@@ -46,6 +46,23 @@ pub struct Ctx {
     actor_flag: Option<String>,
     actor: OnceCell<Option<String>>,
     workspace: OnceCell<Workspace>,
+    /// Set by `--rev`: the workspace is the one at this revision, and the
+    /// work tree is not looked at.
+    pub rev: Option<indexer::git::Rev>,
+}
+
+/// The config, unless it is missing or has errors.
+fn valid_config(config: Option<Config>, diags: &[schema::Diagnostic]) -> anyhow::Result<Config> {
+    let Some(config) =
+        config.filter(|_| !diags.iter().any(|d| d.severity == schema::Severity::Error))
+    else {
+        let first = diags
+            .first()
+            .map(|d| format!("{}:{}:{}: {}", d.path, d.pos.line, d.pos.col, d.message))
+            .unwrap_or_default();
+        bail!("the workspace config is invalid ({first}); run `nonlinear check`");
+    };
+    Ok(config)
 }
 
 /// An item file found by reference.
@@ -60,22 +77,45 @@ impl Ctx {
         let store = Store::discover(cwd)?;
         let bytes = store.read(parse::CONFIG_PATH)?;
         let (config, diags) = parse::parse_config(parse::CONFIG_PATH, &bytes);
-        let Some(config) =
-            config.filter(|_| !diags.iter().any(|d| d.severity == schema::Severity::Error))
-        else {
-            let first = diags
-                .first()
-                .map(|d| format!("{}:{}:{}: {}", d.path, d.pos.line, d.pos.col, d.message))
-                .unwrap_or_default();
-            bail!("the workspace config is invalid ({first}); run `nonlinear check`");
-        };
         Ok(Ctx {
             store,
-            config,
+            config: valid_config(config, &diags)?,
             json,
             actor_flag: actor,
             actor: OnceCell::new(),
             workspace: OnceCell::new(),
+            rev: None,
+        })
+    }
+
+    /// The workspace as it was at git revision `rev` (`--rev`), read from
+    /// the repository without a checkout; for read commands only.
+    pub fn open_at(
+        cwd: &Path,
+        rev: &str,
+        actor: Option<String>,
+        json: bool,
+    ) -> anyhow::Result<Ctx> {
+        let repo = indexer::git::Repo::open(cwd)?;
+        let mut at = repo.workspace_at(rev)?;
+        let diags: Vec<_> = at
+            .workspace
+            .file_diagnostics
+            .iter()
+            .filter(|d| d.path == parse::CONFIG_PATH)
+            .cloned()
+            .collect();
+        let config = valid_config(at.workspace.config.clone(), &diags)?;
+        let workspace = OnceCell::new();
+        let _ = workspace.set(std::mem::take(&mut at.workspace));
+        Ok(Ctx {
+            store: Store::at(cwd),
+            config,
+            json,
+            actor_flag: actor,
+            actor: OnceCell::new(),
+            workspace,
+            rev: Some(at.rev),
         })
     }
 
@@ -127,6 +167,16 @@ impl Ctx {
     /// Finds an item by short id or UUID: by file name when it can, by
     /// loading the workspace otherwise.
     pub fn find(&self, reference: &str) -> anyhow::Result<Found> {
+        if self.rev.is_some() {
+            let Some(item) = self.workspace().resolve(reference) else {
+                return refuse(format!("no item {reference} in this workspace"));
+            };
+            return Ok(Found {
+                rel: item.path.clone(),
+                bytes: Vec::new(),
+                item: item.clone(),
+            });
+        }
         if let Some(rel) = self.store.locate(reference) {
             let bytes = self.store.read(&rel)?;
             let kind = match parse::classify(&rel) {

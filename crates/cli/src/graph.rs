@@ -11,9 +11,18 @@ use serde_json::{Value, json};
 use crate::edit::{Ctx, Refused, refuse};
 use crate::{Outcome, output};
 
-/// The graph of the workspace.
+/// The graph of the workspace: its items without comments, and without
+/// bodies unless a free-text filter needs them.
+fn graph_with(ctx: &Ctx, body: schema::parse::Body) -> Graph {
+    if ctx.rev.is_some() {
+        // `--rev`: the workspace read from git.
+        return Graph::build(ctx.workspace());
+    }
+    Graph::from_workspace(ctx.store.load_items(body))
+}
+
 fn graph(ctx: &Ctx) -> Graph {
-    Graph::build(ctx.workspace())
+    graph_with(ctx, schema::parse::Body::Drop)
 }
 
 fn find(g: &Graph, reference: &str) -> anyhow::Result<NodeIndex> {
@@ -153,11 +162,15 @@ pub fn ready(
     limit: Option<usize>,
 ) -> anyhow::Result<Outcome> {
     let filter = Filter::parse(query).map_err(|e| Refused(format!("bad filter: {e}")))?;
-    let g = graph(ctx);
+    let body = if filter.has_text() {
+        schema::parse::Body::Keep
+    } else {
+        schema::parse::Body::Drop
+    };
+    let g = graph_with(ctx, body);
     let under = under.map(|u| find(&g, u)).transpose()?;
-    let ws = ctx.workspace();
     let me = ctx.actor().ok().flatten();
-    let scope = schema::workspace::Scope { ws, me };
+    let scope = indexer::GraphScope { graph: &g, me };
     let mut issues: Vec<NodeIndex> = query::ready(&g, under)
         .into_iter()
         .filter(|&n| {

@@ -25,8 +25,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod check;
 mod edit;
 mod graph;
+mod history;
 mod output;
 mod read;
+mod watch;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,6 +47,10 @@ struct Cli {
     /// email is git's user.email.
     #[arg(long = "as", global = true, value_name = "HANDLE")]
     actor: Option<String>,
+    /// Read the workspace as it was at this git revision, without checking
+    /// it out (read commands and `check`; `log` starts there).
+    #[arg(long, global = true, value_name = "REV")]
+    rev: Option<String>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -134,6 +140,21 @@ enum Cmd {
         #[arg(long, value_name = "1,2,3,4")]
         layers: Option<String>,
     },
+    /// What changed between two git revisions: items created and deleted,
+    /// fields before → after, reparents, links added and removed, check
+    /// problems introduced and fixed.
+    Diff {
+        /// `A..B`, `A..` (to HEAD), `A...B` (from their merge base), or `A`
+        /// (to the work tree); nothing: HEAD to the work tree.
+        range: Option<String>,
+        /// `markdown` is ready to post as a merge request comment; `--json`
+        /// means `--format json`.
+        #[arg(long, value_enum, default_value_t = history::DiffFormat::Text)]
+        format: history::DiffFormat,
+    },
+    /// The field-level history of one item from git: commit, author, date,
+    /// field, before → after; follows short-id renames and moves.
+    Log { id: String },
     /// Change fields: `set NL-k3x9 status done assignee ana labels +bug,-p2`.
     Set {
         id: String,
@@ -178,6 +199,9 @@ enum Cmd {
     },
     /// Rename an item's short id (or component key), rewriting every reference.
     Mv { from: String, to: String },
+    /// Print what changes as files change (created, deleted, fields before →
+    /// after, links added or removed), one line each, until interrupted.
+    Watch,
     /// Write a synthetic workspace for benchmarks and scale tests.
     Generate {
         /// Directory to create (must not hold a workspace yet).
@@ -213,7 +237,7 @@ pub enum Outcome {
 }
 
 /// Options of `list` and `ready` (and the global ones) that take a value.
-const VALUE_OPTIONS: &[&str] = &["--limit", "--as", "-C", "--under"];
+const VALUE_OPTIONS: &[&str] = &["--limit", "--as", "-C", "--under", "--rev"];
 
 /// Moves the filter terms of `list`/`ready` and the arguments of `set`
 /// behind a `--`, so that negated terms (`-label:wontfix`, `labels -bug`)
@@ -292,6 +316,25 @@ fn main() -> ExitCode {
     }
 }
 
+/// Whether `--rev` applies to the command: the read commands.
+fn reads_a_revision(cmd: &Cmd) -> bool {
+    matches!(
+        cmd,
+        Cmd::Show { .. }
+            | Cmd::List { .. }
+            | Cmd::Ready { .. }
+            | Cmd::Tree { .. }
+            | Cmd::Blocked { .. }
+            | Cmd::Path { .. }
+            | Cmd::Near { .. }
+            | Cmd::Impact { .. }
+            | Cmd::Cycles
+            | Cmd::Graph { .. }
+            | Cmd::Check { .. }
+            | Cmd::Log { .. }
+    )
+}
+
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let cwd = match &cli.dir {
         // Like `git -C`: the directory must exist.
@@ -303,6 +346,14 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     };
     let json = cli.json;
     let actor = cli.actor.clone();
+    let rev = cli.rev.clone();
+    if let Some(r) = &rev
+        && !reads_a_revision(&cli.cmd)
+    {
+        anyhow::bail!(
+            "--rev {r}: only read commands (show, list, ready, tree, blocked, path, near, impact, cycles, graph, check, log) read a revision; `diff` takes a range"
+        );
+    }
     match cli.cmd {
         Cmd::Init { key, name } => edit::init(&cwd, &key, name.as_deref(), json),
         Cmd::Generate {
@@ -314,9 +365,23 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             &cwd,
             if json { Format::Json } else { format },
             since.as_deref(),
+            rev.as_deref(),
         ),
+        Cmd::Diff { range, format } => history::diff(
+            &cwd,
+            range.as_deref(),
+            if json {
+                history::DiffFormat::Json
+            } else {
+                format
+            },
+        ),
+        Cmd::Log { id } => history::log(&cwd, rev.as_deref(), &id, json),
         cmd => {
-            let ctx = edit::Ctx::open(&cwd, actor, json)?;
+            let ctx = match &rev {
+                Some(r) => edit::Ctx::open_at(&cwd, r, actor, json)?,
+                None => edit::Ctx::open(&cwd, actor, json)?,
+            };
             match cmd {
                 Cmd::New { what } => edit::new(&ctx, what),
                 Cmd::Show { id } => read::show(&ctx, &id),
@@ -369,7 +434,12 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     remove,
                 } => edit::react(&ctx, &comment, &emoji, remove),
                 Cmd::Mv { from, to } => edit::mv(&ctx, &from, &to),
-                Cmd::Init { .. } | Cmd::Generate { .. } | Cmd::Check { .. } => {
+                Cmd::Watch => watch::run(&ctx),
+                Cmd::Init { .. }
+                | Cmd::Generate { .. }
+                | Cmd::Check { .. }
+                | Cmd::Diff { .. }
+                | Cmd::Log { .. } => {
                     unreachable!("handled above")
                 }
             }

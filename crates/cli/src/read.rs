@@ -229,22 +229,36 @@ fn comments_of(ctx: &Ctx, item: &Item) -> anyhow::Result<Vec<Item>> {
     if !matches!(item.kind(), Kind::Component | Kind::Issue) {
         return Ok(Vec::new());
     }
-    let dir = format!("{}/{id}", parse::COMMENTS_DIR);
-    let Ok(entries) = std::fs::read_dir(ctx.store.path(&dir)) else {
-        return Ok(Vec::new());
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".md") && !n.starts_with('.'))
-        .collect();
-    names.sort();
     let mut out = Vec::new();
-    for n in names {
-        let rel = format!("{dir}/{n}");
-        let bytes = ctx.store.read(&rel)?;
-        if let (Some(c), _) = parse::parse_item(&rel, Kind::Comment, &bytes) {
-            out.push(c);
+    let dir = format!("{}/{id}", parse::COMMENTS_DIR);
+    if ctx.rev.is_some() {
+        // `--rev`: the comments are in the workspace read from git.
+        out.extend(
+            ctx.workspace()
+                .items
+                .iter()
+                .filter(|c| {
+                    c.kind() == Kind::Comment
+                        && c.path.rsplit_once('/').is_some_and(|(d, _)| d == dir)
+                })
+                .cloned(),
+        );
+    } else {
+        let Ok(entries) = std::fs::read_dir(ctx.store.path(&dir)) else {
+            return Ok(Vec::new());
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".md") && !n.starts_with('.'))
+            .collect();
+        names.sort();
+        for n in names {
+            let rel = format!("{dir}/{n}");
+            let bytes = ctx.store.read(&rel)?;
+            if let (Some(c), _) = parse::parse_item(&rel, Kind::Comment, &bytes) {
+                out.push(c);
+            }
         }
     }
     // Threads: each reply right after the comment it answers (then by time).

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use schema::model::{Fields, Item, LinkField};
-use schema::{Kind, Workspace};
+use schema::{Diagnostic, Kind, Workspace};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -170,8 +170,17 @@ fn fields(item: &Item) -> BTreeMap<String, Value> {
     m
 }
 
-/// Links an item's file makes, as `(edge kind, layer, target name)`.
-fn links(item: &Item, names: &dyn Names) -> BTreeSet<(EdgeKind, u8, String)> {
+/// A link: edge kind, layer, and the target (as written, normalized; or
+/// its name).
+type Link = (EdgeKind, u8, String);
+
+/// Links an item's file makes: `(edge kind, layer, reference as written,
+/// normalized)` → the target's name.
+fn links(item: &Item, names: &dyn Names) -> BTreeMap<Link, String> {
+    let key = |r: &str| {
+        let r = r.trim();
+        schema::ids::parse_uuid(r).map_or_else(|| r.to_ascii_lowercase(), |u| u.to_string())
+    };
     item.references()
         .into_iter()
         .filter_map(|(field, r)| {
@@ -190,14 +199,36 @@ fn links(item: &Item, names: &dyn Names) -> BTreeSet<(EdgeKind, u8, String)> {
                 LinkField::AttachedTo => (EdgeKind::HasArtifact, 4),
                 LinkField::ReplyTo => return None,
             };
-            Some((kind, layer, names.name(&r.value)))
+            Some(((kind, layer, key(&r.value)), names.name(&r.value)))
         })
         .chain(
             item.issue()
                 .and_then(|i| i.cycle.as_ref())
-                .map(|c| (EdgeKind::InCycle, 2, c.value.clone())),
+                .map(|c| ((EdgeKind::InCycle, 2, key(&c.value)), c.value.clone())),
         )
         .collect()
+}
+
+/// Links removed and added between two versions of a file: a reference
+/// written the same on both sides is the same link, whatever its target is
+/// called now (a target deleted shows as the target's `Deleted` and a
+/// check problem, not as a link change here); one rewritten to name the
+/// same target (short id ↔ UUID) is no change either.
+fn link_changes(
+    before: BTreeMap<Link, String>,
+    after: BTreeMap<Link, String>,
+) -> (BTreeSet<Link>, BTreeSet<Link>) {
+    let only = |a: &BTreeMap<Link, String>, b: &BTreeMap<Link, String>| {
+        a.iter()
+            .filter(|(k, _)| !b.contains_key(*k))
+            .map(|((kind, layer, _), name)| (*kind, *layer, name.clone()))
+            .collect::<BTreeSet<_>>()
+    };
+    let (removed, added) = (only(&before, &after), only(&after, &before));
+    (
+        removed.difference(&added).cloned().collect(),
+        added.difference(&removed).cloned().collect(),
+    )
 }
 
 /// Changes from `old` to `new` (either absent: created or deleted) of one
@@ -281,20 +312,21 @@ pub fn item_changes(
     }
     let before = old.map(|o| links(o, old_names)).unwrap_or_default();
     let after = new.map(|n| links(n, new_names)).unwrap_or_default();
-    for (kind, layer, to) in before.difference(&after) {
+    let (removed, added) = link_changes(before, after);
+    for (kind, layer, to) in removed {
         out.push(Change::LinkRemoved {
             from: key.clone(),
-            kind: *kind,
-            to: to.clone(),
-            layer: *layer,
+            kind,
+            to,
+            layer,
         });
     }
-    for (kind, layer, to) in after.difference(&before) {
+    for (kind, layer, to) in added {
         out.push(Change::LinkAdded {
             from: key.clone(),
-            kind: *kind,
-            to: to.clone(),
-            layer: *layer,
+            kind,
+            to,
+            layer,
         });
     }
     out
@@ -303,8 +335,21 @@ pub fn item_changes(
 /// Every change from workspace `old` to `new`, items matched by UUID (by
 /// path for items without one), in key order.
 pub fn workspace_changes(old: &Workspace, new: &Workspace) -> Vec<Change> {
-    fn index(ws: &Workspace) -> HashMap<Match, &Item> {
-        ws.items
+    changes_between(&old.items, &new.items, old, new)
+}
+
+/// [`workspace_changes`] between two sets of items (say, the items of the
+/// files that differ between two revisions), references named through
+/// `old_names` and `new_names`. Items are matched by UUID (by path for
+/// items without one); comments are skipped; the result is in key order.
+pub fn changes_between(
+    old: &[Item],
+    new: &[Item],
+    old_names: &dyn Names,
+    new_names: &dyn Names,
+) -> Vec<Change> {
+    fn index(items: &[Item]) -> HashMap<Match, &Item> {
+        items
             .iter()
             .filter(|i| i.kind() != Kind::Comment)
             .map(|i| (Match::of(i), i))
@@ -318,9 +363,144 @@ pub fn workspace_changes(old: &Workspace, new: &Workspace) -> Vec<Change> {
     keys.sort();
     let mut out = Vec::new();
     for k in keys {
-        out.extend(item_changes(a.get(k).copied(), b.get(k).copied(), old, new));
+        out.extend(item_changes(
+            a.get(k).copied(),
+            b.get(k).copied(),
+            old_names,
+            new_names,
+        ));
     }
     out.sort_by(|x, y| x.key().cmp(y.key()));
+    out
+}
+
+/// A semantic diff: the changes of the items whose files differ, and the
+/// check problems that introduced or fixed (compared by
+/// [`Diagnostic::fingerprint`](schema::Diagnostic::fingerprint), so a
+/// problem that only moved is neither).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Diff {
+    pub changes: Vec<Change>,
+    pub introduced: Vec<Diagnostic>,
+    pub fixed: Vec<Diagnostic>,
+    /// The title of every changed item by key (the new one; the old one for
+    /// deleted items), for output that names items.
+    pub titles: BTreeMap<String, String>,
+}
+
+impl Diff {
+    /// The diff of the items of changed files `old_changed` → `new_changed`
+    /// (references named through `old_names` and `new_names`), given every
+    /// problem of each side.
+    pub fn of(
+        old_changed: &[Item],
+        new_changed: &[Item],
+        old_names: &dyn Names,
+        new_names: &dyn Names,
+        old_problems: Vec<Diagnostic>,
+        new_problems: Vec<Diagnostic>,
+    ) -> Diff {
+        let changes = changes_between(old_changed, new_changed, old_names, new_names);
+        let mut titles = BTreeMap::new();
+        for i in old_changed.iter().chain(new_changed) {
+            if i.kind() != Kind::Comment {
+                titles.insert(key_of(i), i.title_str().to_owned());
+            }
+        }
+        let fixed = schema::diagnostic::introduced(old_problems.clone(), &new_problems);
+        let introduced = schema::diagnostic::introduced(new_problems, &old_problems);
+        Diff {
+            changes,
+            introduced,
+            fixed,
+            titles,
+        }
+    }
+
+    /// The diff between two whole workspaces: the changed items are those
+    /// that differ from the item at the same path on the other side.
+    pub fn between(
+        old: &Workspace,
+        new: &Workspace,
+        old_problems: Vec<Diagnostic>,
+        new_problems: Vec<Diagnostic>,
+    ) -> Diff {
+        fn differing(a: &Workspace, b: &Workspace) -> Vec<Item> {
+            let at: HashMap<&str, &Item> = b.items.iter().map(|i| (i.path.as_str(), i)).collect();
+            a.items
+                .iter()
+                .filter(|i| at.get(i.path.as_str()).is_none_or(|o| *o != *i))
+                .cloned()
+                .collect()
+        }
+        Diff::of(
+            &differing(old, new),
+            &differing(new, old),
+            old,
+            new,
+            old_problems,
+            new_problems,
+        )
+    }
+}
+
+/// The changes of one item, grouped for people to read: a parent that
+/// changed reads as one reparent, not a `HAS_CHILD` link removed and
+/// another added.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemDiff<'a> {
+    pub key: &'a str,
+    /// The `Created` event, when the item is new.
+    pub created: Option<&'a Change>,
+    /// The `Deleted` event, when the item is gone.
+    pub deleted: Option<&'a Change>,
+    /// `Field` events, in order.
+    pub fields: Vec<&'a Change>,
+    /// The parent before and after, when it changed (`None`: no parent).
+    pub reparent: Option<(Option<&'a str>, Option<&'a str>)>,
+    /// Every other link added or removed.
+    pub links: Vec<&'a Change>,
+}
+
+/// Groups `changes` (in key order, as [`workspace_changes`] returns them)
+/// by item, keeping their order.
+pub fn by_item(changes: &[Change]) -> Vec<ItemDiff<'_>> {
+    let mut out: Vec<ItemDiff<'_>> = Vec::new();
+    for c in changes {
+        if out.last().is_none_or(|d| d.key != c.key()) {
+            out.push(ItemDiff {
+                key: c.key(),
+                created: None,
+                deleted: None,
+                fields: Vec::new(),
+                reparent: None,
+                links: Vec::new(),
+            });
+        }
+        let d = out.last_mut().expect("pushed above");
+        match c {
+            Change::Created { .. } => d.created = Some(c),
+            Change::Deleted { .. } => d.deleted = Some(c),
+            Change::Field { .. } => d.fields.push(c),
+            Change::LinkRemoved {
+                kind: EdgeKind::HasChild,
+                to,
+                ..
+            } if d.reparent.is_none_or(|(before, _)| before.is_none()) => {
+                let after = d.reparent.and_then(|(_, a)| a);
+                d.reparent = Some((Some(to), after));
+            }
+            Change::LinkAdded {
+                kind: EdgeKind::HasChild,
+                to,
+                ..
+            } if d.reparent.is_none_or(|(_, after)| after.is_none()) => {
+                let before = d.reparent.and_then(|(b, _)| b);
+                d.reparent = Some((before, Some(to)));
+            }
+            Change::LinkAdded { .. } | Change::LinkRemoved { .. } => d.links.push(c),
+        }
+    }
     out
 }
 

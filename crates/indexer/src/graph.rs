@@ -204,6 +204,26 @@ impl Graph {
         graph
     }
 
+    /// [`Graph::build`] taking the workspace by value: the items move into
+    /// the graph instead of being cloned (half the time of a build at 100k
+    /// issues).
+    pub fn from_workspace(ws: Workspace) -> Graph {
+        let mut graph = Graph::empty(ws.config);
+        let nodes: Vec<NodeIndex> = ws
+            .items
+            .into_iter()
+            .filter(|i| i.kind() != Kind::Comment)
+            .filter_map(|i| graph.add_node(i))
+            .collect();
+        for n in nodes {
+            // Out of its node while links are added, which needs `&mut self`.
+            let item = graph.g[n].item.take().expect("item nodes hold their item");
+            graph.add_links(n, &item);
+            graph.g[n].item = Some(item);
+        }
+        graph
+    }
+
     fn empty(config: Option<Config>) -> Graph {
         let mut g = StableDiGraph::new();
         let name = config.as_ref().map_or("workspace", |c| c.name.as_str());
@@ -413,14 +433,21 @@ impl Graph {
         }
         // First come, first served on duplicates; `check` reports them.
         let mut names = Vec::new();
+        // Only links waiting for a name need it spelled out; a full build
+        // adds every node before any link, so nothing waits then.
+        let waiting = !self.pending.is_empty();
         if let Some(id) = id {
             self.by_id.entry(id).or_insert(n);
-            names.push(id.to_string());
+            if waiting {
+                names.push(id.to_string());
+            }
         }
         if !key.is_empty() {
             let lower = key.to_ascii_lowercase();
-            self.by_key.entry(lower.clone()).or_insert(n);
-            names.push(lower);
+            if waiting {
+                names.push(lower.clone());
+            }
+            self.by_key.entry(lower).or_insert(n);
         }
         if kind == NodeKind::Component {
             // Until its own `parent` says otherwise, a component hangs off
@@ -659,5 +686,48 @@ fn normalize(reference: &str) -> String {
     match schema::ids::parse_uuid(r) {
         Some(id) => id.to_string(),
         None => r.to_ascii_lowercase(),
+    }
+}
+
+/// Filters (`status:`, `under:`, `is:ready` …) match against the graph
+/// directly, without the workspace it was built from.
+impl schema::filter::Context for GraphScope<'_> {
+    fn config(&self) -> Option<&Config> {
+        self.graph.config()
+    }
+
+    fn is_under(&self, item: &Item, ancestor: &str) -> bool {
+        match (self.node_of(item), self.graph.find(ancestor)) {
+            (Some(n), Some(root)) => crate::query::is_under(self.graph, n, root),
+            _ => false,
+        }
+    }
+
+    fn me(&self) -> Option<&str> {
+        self.me
+    }
+
+    fn is_blocked(&self, item: &Item) -> bool {
+        self.node_of(item)
+            .is_some_and(|n| self.graph.open_blocker_count(n) > 0)
+    }
+
+    fn has_open_sub_issue(&self, item: &Item) -> bool {
+        self.node_of(item)
+            .is_some_and(|n| self.graph.open_child_count(n) > 0)
+    }
+}
+
+/// A graph seen by one actor, for [`schema::filter::Filter::matches`].
+#[derive(Debug, Clone, Copy)]
+pub struct GraphScope<'a> {
+    pub graph: &'a Graph,
+    /// The acting member's handle, for `@me`.
+    pub me: Option<&'a str>,
+}
+
+impl GraphScope<'_> {
+    fn node_of(&self, item: &Item) -> Option<NodeIndex> {
+        self.graph.by_path(&item.path)
     }
 }

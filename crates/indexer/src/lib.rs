@@ -6,7 +6,9 @@
 //! graph with O(1) lookup by id, short id and path; [`Graph::upsert`] and
 //! [`Graph::remove`] keep it current one file at a time. [`query`] answers
 //! the questions (ready work, blocked chains, critical path, neighbourhoods,
-//! impact, cycles, progress, trees); [`export`] draws subgraphs.
+//! impact, cycles, progress, trees); [`export`] draws subgraphs;
+//! [`change`] describes what changed between two versions of an item, and
+//! [`watch`] keeps a graph current as files change, streaming those changes.
 //!
 //! ```
 //! use nonlinear_indexer::{Graph, query};
@@ -27,7 +29,9 @@
 
 pub mod change;
 pub mod export;
+pub mod git;
 pub mod graph;
 pub mod query;
+pub mod watch;
 
-pub use graph::{Edge, EdgeKind, Graph, Node, NodeKind, Source};
+pub use graph::{Edge, EdgeKind, Graph, GraphScope, Node, NodeKind, Source};

@@ -170,3 +170,24 @@ pub fn sort(diags: &mut [Diagnostic]) {
         (&a.path, a.pos, a.code, &a.message).cmp(&(&b.path, b.pos, b.code, &b.message))
     });
 }
+
+/// Problems in `now` that `before` did not have, by [`Diagnostic::fingerprint`]
+/// (as many times as they appear more often now), in `now`'s order.
+///
+/// `check --since` and `diff` use it both ways: `introduced(new, old)` is
+/// what a change introduced, `introduced(old, new)` what it fixed.
+pub fn introduced(now: Vec<Diagnostic>, before: &[Diagnostic]) -> Vec<Diagnostic> {
+    let mut old: std::collections::HashMap<_, usize> = std::collections::HashMap::new();
+    for d in before {
+        *old.entry(d.fingerprint()).or_default() += 1;
+    }
+    now.into_iter()
+        .filter(|d| match old.get_mut(&d.fingerprint()) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                false
+            }
+            _ => true,
+        })
+        .collect()
+}

@@ -166,6 +166,11 @@ impl Filter {
         self.terms.iter().any(|t| matches!(t.pred, Pred::Kind(_)))
     }
 
+    /// Whether a term searches free text, which reads item bodies.
+    pub fn has_text(&self) -> bool {
+        self.terms.iter().any(|t| matches!(t.pred, Pred::Text(_)))
+    }
+
     pub fn matches(&self, item: &Item, ctx: &dyn Context) -> bool {
         self.terms
             .iter()

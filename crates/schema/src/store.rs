@@ -106,6 +106,35 @@ impl Store {
         files
     }
 
+    /// [`Store::files`] without the comments: the config, components,
+    /// issues and artifacts, which is all a graph needs. At 100k issues the
+    /// 200k comment files in 100k directories are most of a listing.
+    pub fn item_files(&self) -> Vec<String> {
+        let (mut files, components) = rayon::join(
+            || {
+                let mut files = Vec::new();
+                if self.path(parse::CONFIG_PATH).is_file() {
+                    files.push(parse::CONFIG_PATH.to_owned());
+                }
+                for dir in [
+                    parse::ISSUES_DIR,
+                    parse::COMPONENTS_DIR,
+                    parse::ARTIFACTS_DIR,
+                ] {
+                    #[cfg(unix)]
+                    files.extend(fast::list(&self.root, dir));
+                    #[cfg(not(unix))]
+                    files.extend(list_tree(&self.root, dir));
+                }
+                files
+            },
+            || self.component_files(),
+        );
+        files.extend(components);
+        files.sort_unstable();
+        files
+    }
+
     /// `COMPONENT.md` files outside `.nonlinear/`.
     fn component_files(&self) -> Vec<String> {
         let found = Mutex::new(Vec::new());
@@ -160,21 +189,16 @@ impl Store {
     /// with 2 threads, 5.2 s with 32); with a warm cache the extra threads
     /// cost nothing measurable. `RAYON_NUM_THREADS`, when set, wins.
     pub fn load_with(&self, body: Body) -> (Workspace, usize) {
-        let work = || {
+        on_io_pool(|| {
             let files = self.files();
             (self.load_files(&files, body), files.len())
-        };
-        if std::env::var_os("RAYON_NUM_THREADS").is_some() {
-            return work();
-        }
-        match rayon::ThreadPoolBuilder::new()
-            .num_threads(IO_THREADS)
-            .thread_name(|i| format!("nonlinear-load-{i}"))
-            .build()
-        {
-            Ok(pool) => pool.install(work),
-            Err(_) => work(),
-        }
+        })
+    }
+
+    /// Reads and parses [`Store::item_files`]: the workspace without its
+    /// comments, for graph queries.
+    pub fn load_items(&self, body: Body) -> Workspace {
+        on_io_pool(|| self.load_files(&self.item_files(), body))
     }
 
     /// Reads and parses the given workspace files, in parallel.
@@ -363,6 +387,22 @@ pub struct WriteLock {
 impl PathProbe for Store {
     fn exists(&self, path: &str) -> bool {
         !path.split('/').any(|c| c == "..") && self.root.join(path).is_file()
+    }
+}
+
+/// Runs `work` on a pool of [`IO_THREADS`] threads; see
+/// [`Store::load_with`].
+fn on_io_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    if std::env::var_os("RAYON_NUM_THREADS").is_some() {
+        return work();
+    }
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(IO_THREADS)
+        .thread_name(|i| format!("nonlinear-load-{i}"))
+        .build()
+    {
+        Ok(pool) => pool.install(work),
+        Err(_) => work(),
     }
 }
 

@@ -11,6 +11,9 @@
 //! * `read`: `show`/`list`/`ready`, filters and their JSON.
 //! * `bad_input`: hostile files are diagnosed, never a panic.
 //! * `fixtures`: the demo workspace and `generate`.
+//! * `history`: `diff` (text, Markdown, JSON), `log` across renames, and
+//!   the read commands and `check` at `--rev`.
+//! * `watch`: `watch --json` in the background sees an edit; SIGTERM ends it.
 
 // `cfg(test)` lets clippy treat the helpers as test code too
 // (`allow-unwrap-in-tests`).
@@ -25,8 +28,12 @@ mod edits;
 #[cfg(test)]
 mod fixtures;
 #[cfg(test)]
+mod history;
+#[cfg(test)]
 mod read;
 #[cfg(test)]
 mod support;
+#[cfg(test)]
+mod watch;
 #[cfg(test)]
 mod ws;

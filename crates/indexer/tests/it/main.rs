@@ -11,6 +11,11 @@
 //! * `export`: DOT, Mermaid and JSON snapshots (`UPDATE_EXPECT=1` rewrites
 //!   them; review the diff).
 //! * `demo`: invariants of every query on `fixtures/demo`.
+//! * `git`: workspaces at revisions, `diff` of two revisions (incremental
+//!   and whole agree), `log` of one item across renames, on real
+//!   repositories made with `git`.
+//! * `watch`: the file watcher on temporary directories: edits, saves by
+//!   rename, links, creates, deletes, moves, ignored paths, invalid states.
 
 // `cfg(test)` lets clippy treat the helpers as test code too
 // (`allow-unwrap-in-tests`).
@@ -19,6 +24,8 @@ mod demo;
 #[cfg(test)]
 mod export;
 #[cfg(test)]
+mod git;
+#[cfg(test)]
 mod incremental;
 #[cfg(test)]
 mod lookups;
@@ -26,3 +33,5 @@ mod lookups;
 mod queries;
 #[cfg(test)]
 mod support;
+#[cfg(test)]
+mod watch;
