@@ -976,36 +976,18 @@ impl Repo {
         ws: &OnceCell<Option<Workspace>>,
     ) -> Result<(String, ObjectId, Item), GitError> {
         let r = reference.trim();
-        if schema::ids::is_short_id(r) {
-            let mut names = vec![r.to_owned()];
-            if let Some((p, s)) = r.rsplit_once('-') {
-                names.push(format!(
-                    "{}-{}",
-                    p.to_ascii_uppercase(),
-                    s.to_ascii_lowercase()
-                ));
-            }
-            names.push(r.to_ascii_uppercase());
-            for dir in [
-                parse::ISSUES_DIR,
-                parse::ARTIFACTS_DIR,
-                parse::COMPONENTS_DIR,
-            ] {
-                for name in &names {
-                    let rel = format!("{dir}/{name}.md");
-                    let full = format!("{prefix}{rel}");
-                    if let Some((id, mode)) =
-                        lookup(repo, rev.tree, &full).map_err(Self::read_err(rev, &full))?
-                        && mode.is_blob()
-                        && let Some(item) = self.parse_one(repo, rev, &rel, id)?
-                        && item
-                            .short_id
-                            .as_ref()
-                            .is_some_and(|s| s.value.eq_ignore_ascii_case(r))
-                    {
-                        return Ok((rel, id, item));
-                    }
-                }
+        for rel in parse::candidate_paths(r) {
+            let full = format!("{prefix}{rel}");
+            if let Some((id, mode)) =
+                lookup(repo, rev.tree, &full).map_err(Self::read_err(rev, &full))?
+                && mode.is_blob()
+                && let Some(item) = self.parse_one(repo, rev, &rel, id)?
+                && item
+                    .short_id
+                    .as_ref()
+                    .is_some_and(|s| s.value.eq_ignore_ascii_case(r))
+            {
+                return Ok((rel, id, item));
             }
         }
         let at = self.workspace_at(&rev.spec)?;

@@ -49,6 +49,33 @@ pub fn classify(path: &str) -> Option<FileKind> {
         .then_some(FileKind::Item(Kind::Component))
 }
 
+/// The workspace paths where an item with short id (or component key)
+/// `reference` would live when named after it, most likely first: issues
+/// and artifacts are `<short id>.md`, components under
+/// `.nonlinear/components/` `<KEY>.md`; the spelling as given, the
+/// canonical one (`NL-k3x9`), all upper case. Empty for anything that is
+/// not a short id (a UUID, say).
+pub fn candidate_paths(reference: &str) -> Vec<String> {
+    let r = reference.trim();
+    if !crate::ids::is_short_id(r) {
+        return Vec::new();
+    }
+    let mut names = vec![r.to_owned()];
+    if let Some((prefix, suffix)) = r.rsplit_once('-') {
+        names.push(format!(
+            "{}-{}",
+            prefix.to_ascii_uppercase(),
+            suffix.to_ascii_lowercase()
+        ));
+    }
+    names.push(r.to_ascii_uppercase());
+    names.dedup();
+    [ISSUES_DIR, ARTIFACTS_DIR, COMPONENTS_DIR]
+        .iter()
+        .flat_map(|dir| names.iter().map(move |n| format!("{dir}/{n}.md")))
+        .collect()
+}
+
 /// Reads the front matter of any file into its top-level mapping.
 ///
 /// Returns the entries (empty when the file could not be read) and the body.

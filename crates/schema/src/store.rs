@@ -253,32 +253,9 @@ impl Store {
     /// is a UUID or the item lives elsewhere (a `COMPONENT.md`); callers then
     /// load the workspace and resolve.
     pub fn locate(&self, reference: &str) -> Option<String> {
-        let r = reference.trim();
-        if !crate::ids::is_short_id(r) {
-            return None;
-        }
-        let mut names = vec![r.to_owned()];
-        if let Some((prefix, suffix)) = r.rsplit_once('-') {
-            names.push(format!(
-                "{}-{}",
-                prefix.to_ascii_uppercase(),
-                suffix.to_ascii_lowercase()
-            ));
-        }
-        names.push(r.to_ascii_uppercase());
-        for dir in [
-            parse::ISSUES_DIR,
-            parse::ARTIFACTS_DIR,
-            parse::COMPONENTS_DIR,
-        ] {
-            for name in &names {
-                let rel = format!("{dir}/{name}.md");
-                if self.path(&rel).is_file() {
-                    return Some(rel);
-                }
-            }
-        }
-        None
+        parse::candidate_paths(reference)
+            .into_iter()
+            .find(|rel| self.path(rel).is_file())
     }
 
     /// Reads one workspace file.
