@@ -265,7 +265,9 @@ fn filter_terms_last(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
                 options.extend(rest.next().cloned());
             }
             // Any other single-dash word is a negated term (`-crash`).
-            Some(o) if o.starts_with("--") || matches!(o, "-h" | "-V") => options.push(a.clone()),
+            Some(o) if o.starts_with("--") || o.starts_with("-C") || matches!(o, "-h" | "-V") => {
+                options.push(a.clone())
+            }
             _ => terms.push(a.clone()),
         }
     }

@@ -561,7 +561,7 @@ impl Watcher {
             .iter()
             .any(|f| !f.starts_with(".nonlinear/") && self.root.join(f).is_file());
         let listed: Option<HashSet<String>> =
-            outside_exists.then(|| self.store.files().into_iter().collect());
+            outside_exists.then(|| self.store.component_files().into_iter().collect());
 
         // Read everything first; then pair moves; then touch the graph.
         let mut present: Vec<(String, Item)> = Vec::new();

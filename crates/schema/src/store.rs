@@ -135,8 +135,9 @@ impl Store {
         files
     }
 
-    /// `COMPONENT.md` files outside `.nonlinear/`.
-    fn component_files(&self) -> Vec<String> {
+    /// `COMPONENT.md` files outside `.nonlinear/`, honouring `.gitignore`;
+    /// unsorted.
+    pub fn component_files(&self) -> Vec<String> {
         let found = Mutex::new(Vec::new());
         let root = &self.root;
         let top = root.join(".nonlinear");
@@ -203,10 +204,7 @@ impl Store {
 
     /// Reads and parses the given workspace files, in parallel.
     pub fn load_files(&self, files: &[String], body: Body) -> Workspace {
-        let (config, mut diags) = if files
-            .binary_search_by(|f| f.as_str().cmp(parse::CONFIG_PATH))
-            .is_ok()
-        {
+        let (config, mut diags) = if files.iter().any(|f| f == parse::CONFIG_PATH) {
             self.load_config()
         } else {
             (None, Vec::new())
@@ -310,13 +308,16 @@ impl Store {
             let mut f = File::create(&tmp)?;
             f.write_all(new)?;
             f.sync_all()?;
-            fs::rename(&tmp, &path)?;
-            sync_dir(dir)
+            fs::rename(&tmp, &path)
         })();
         if let Err(e) = result {
             let _ = fs::remove_file(&tmp);
             return Err(StoreError::Io { path, source: e });
         }
+        // The new file is in place; a failed directory sync only weakens
+        // durability across a crash, and reporting it as a failed write
+        // would send the user retrying into a conflict.
+        let _ = sync_dir(dir);
         Ok(())
     }
 
@@ -347,8 +348,9 @@ impl Store {
             fs::create_dir_all(dir).map_err(io_err(dir))?;
         }
         fs::rename(&src, &dst).map_err(io_err(&src))?;
+        // As in `write`: the move happened whatever the directory sync says.
         for dir in [dst.parent(), src.parent()].into_iter().flatten() {
-            sync_dir(dir).map_err(io_err(dir))?;
+            let _ = sync_dir(dir);
         }
         Ok(())
     }
@@ -394,6 +396,15 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 fn read_error(rel: &str, e: &io::Error) -> Diagnostic {
+    #[cfg(unix)]
+    if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+        return Diagnostic::new(
+            Code::Io,
+            rel,
+            Pos::START,
+            "is a symbolic link; workspace files must be regular files (links are not followed)",
+        );
+    }
     Diagnostic::new(Code::Io, rel, Pos::START, format!("cannot read file: {e}"))
 }
 
@@ -489,7 +500,7 @@ fn list_tree(root: &Path, rel: &str) -> Vec<String> {
                     dirs.push(path);
                 }
             }
-            Ok(t) if t.is_file() || t.is_symlink() => {
+            Ok(t) if t.is_file() => {
                 if parse::classify(&path).is_some() {
                     files.push(path);
                 }
@@ -525,7 +536,13 @@ mod fast {
     const DIR: OFlags = OFlags::RDONLY
         .union(OFlags::DIRECTORY)
         .union(OFlags::CLOEXEC);
-    const FILE: OFlags = OFlags::RDONLY.union(OFlags::CLOEXEC).union(OFlags::NOCTTY);
+    /// `NOFOLLOW`: a symlinked item file must not pull a file from outside
+    /// the repository into the workspace (a later write would replace the
+    /// link, not its target); opening one fails and `check` reports it.
+    const FILE: OFlags = OFlags::RDONLY
+        .union(OFlags::CLOEXEC)
+        .union(OFlags::NOCTTY)
+        .union(OFlags::NOFOLLOW);
 
     /// The workspace root, held open.
     pub(super) struct Root(Option<OwnedFd>);
@@ -580,6 +597,8 @@ mod fast {
             };
             match entry.file_type() {
                 FileType::Directory => dirs.push(name.to_owned()),
+                // Symlinks are listed so that `check` names them, but never
+                // followed (see `FILE`).
                 FileType::RegularFile | FileType::Symlink => {
                     let path = format!("{rel}/{name}");
                     if parse::classify(&path).is_some() {
