@@ -464,14 +464,21 @@ pub struct Tree {
     pub links: Vec<(EdgeKind, NodeIndex)>,
 }
 
-/// The decomposition below `root`, `depth` levels deep (unlimited when
-/// `None`), showing components (layer 1), issues (2), code connections as
-/// links (3) and artifacts (4) as `layers` says. Children in key order.
+/// The decomposition below `root`, `depth` levels deep (at most
+/// [`MAX_TREE_DEPTH`], also when `None`), showing components (layer 1),
+/// issues (2), code connections as links (3) and artifacts (4) as `layers`
+/// says. Children in key order.
 pub fn tree(g: &Graph, root: NodeIndex, layers: &[u8], depth: Option<usize>) -> Tree {
     let want = |l: u8| layers.is_empty() || layers.contains(&l);
     let mut seen = HashSet::new();
-    build_tree(g, root, &want, depth, &mut seen)
+    let depth = depth.unwrap_or(MAX_TREE_DEPTH).min(MAX_TREE_DEPTH);
+    build_tree(g, root, &want, Some(depth), &mut seen)
 }
+
+/// Deepest [`tree`] built: the tree and everything that prints it recurse,
+/// and a `parent` chain written in files must not overflow the stack. No
+/// real decomposition comes near it.
+pub const MAX_TREE_DEPTH: usize = 256;
 
 fn build_tree(
     g: &Graph,

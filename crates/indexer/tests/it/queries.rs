@@ -713,3 +713,26 @@ fn descendants_and_is_under() {
     assert!(!query::is_under(&g, n(&g, "NL-x"), g.project()));
     assert!(query::is_under(&g, n(&g, "NL-o1"), g.project()));
 }
+
+#[test]
+fn tree_of_a_very_deep_parent_chain_is_bounded() {
+    let mut spec = Spec::new();
+    // NL-0 ← NL-1 ← … ← NL-2999: far deeper than any stack should go.
+    spec = spec.issue("NL-0", "status: todo");
+    for i in 1..3000 {
+        spec = spec.issue(
+            &format!("NL-{i}"),
+            &format!("status: todo; parent: NL-{}", i - 1),
+        );
+    }
+    let g = spec.graph();
+    let root = g.find("NL-0").expect("root");
+    let t = query::tree(&g, root, &[], None);
+    let mut depth = 0;
+    let mut at = &t;
+    while let Some(c) = at.children.first() {
+        depth += 1;
+        at = c;
+    }
+    assert_eq!(depth, query::MAX_TREE_DEPTH);
+}
