@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use schema::model::{Fields, Item, LinkField};
+use schema::model::{Fields, Item};
 use schema::{Diagnostic, Kind, Workspace};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -94,15 +94,6 @@ impl Names for Workspace {
     }
 }
 
-fn node_kind(kind: Kind) -> Option<NodeKind> {
-    match kind {
-        Kind::Component => Some(NodeKind::Component),
-        Kind::Issue => Some(NodeKind::Issue),
-        Kind::Artifact => Some(NodeKind::Artifact),
-        Kind::Comment => None,
-    }
-}
-
 fn key_of(item: &Item) -> String {
     item.short_id
         .as_ref()
@@ -177,35 +168,23 @@ type Link = (EdgeKind, u8, String);
 /// Links an item's file makes: `(edge kind, layer, reference as written,
 /// normalized)` → the target's name.
 fn links(item: &Item, names: &dyn Names) -> BTreeMap<Link, String> {
-    let key = |r: &str| {
-        let r = r.trim();
-        schema::ids::parse_uuid(r).map_or_else(|| r.to_ascii_lowercase(), |u| u.to_string())
+    let key = crate::graph::normalize;
+    let Some(declarer) = NodeKind::of(item.kind()) else {
+        return Default::default();
     };
     item.references()
         .into_iter()
         .filter_map(|(field, r)| {
-            let (kind, layer) = match field {
-                LinkField::Parent => (
-                    EdgeKind::HasChild,
-                    if item.kind() == Kind::Component { 1 } else { 2 },
-                ),
-                LinkField::Blocks => (EdgeKind::Blocks, 2),
-                LinkField::RelatesTo => (EdgeKind::RelatesTo, 2),
-                LinkField::Duplicates => (EdgeKind::Duplicates, 2),
-                LinkField::DependsOn => (EdgeKind::DependsOn, 3),
-                LinkField::Imports => (EdgeKind::Imports, 3),
-                LinkField::CallsApi => (EdgeKind::CallsApi, 3),
-                LinkField::SharesDb => (EdgeKind::SharesDb, 3),
-                LinkField::AttachedTo => (EdgeKind::HasArtifact, 4),
-                LinkField::ReplyTo => return None,
-            };
-            Some(((kind, layer, key(&r.value)), names.name(&r.value)))
+            let kind = EdgeKind::of(field)?;
+            Some((
+                (kind, kind.layer(declarer), key(&r.value)),
+                names.name(&r.value),
+            ))
         })
-        .chain(
-            item.issue()
-                .and_then(|i| i.cycle.as_ref())
-                .map(|c| ((EdgeKind::InCycle, 2, key(&c.value)), c.value.clone())),
-        )
+        .chain(item.issue().and_then(|i| i.cycle.as_ref()).map(|c| {
+            let kind = EdgeKind::InCycle;
+            ((kind, kind.layer(declarer), key(&c.value)), c.value.clone())
+        }))
         .collect()
 }
 
@@ -244,7 +223,7 @@ pub fn item_changes(
 ) -> Vec<Change> {
     let mut out = Vec::new();
     let either = new.or(old);
-    let Some(kind) = either.and_then(|i| node_kind(i.kind())) else {
+    let Some(kind) = either.and_then(|i| NodeKind::of(i.kind())) else {
         return out;
     };
     let key = either.map(key_of).unwrap_or_default();

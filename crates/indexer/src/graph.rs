@@ -29,6 +29,16 @@ pub enum NodeKind {
 }
 
 impl NodeKind {
+    /// The node of an item kind; comments are not nodes.
+    pub fn of(kind: Kind) -> Option<NodeKind> {
+        match kind {
+            Kind::Component => Some(NodeKind::Component),
+            Kind::Issue => Some(NodeKind::Issue),
+            Kind::Artifact => Some(NodeKind::Artifact),
+            Kind::Comment => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             NodeKind::Project => "project",
@@ -119,7 +129,9 @@ impl EdgeKind {
         )
     }
 
-    fn of(field: LinkField) -> Option<EdgeKind> {
+    /// The edge a link field declares; `reply_to` links comments, which
+    /// are not in the graph.
+    pub fn of(field: LinkField) -> Option<EdgeKind> {
         Some(match field {
             LinkField::Parent => EdgeKind::HasChild,
             LinkField::Blocks => EdgeKind::Blocks,
@@ -132,6 +144,43 @@ impl EdgeKind {
             LinkField::AttachedTo => EdgeKind::HasArtifact,
             LinkField::ReplyTo => return None,
         })
+    }
+
+    /// The link field that declares this edge: the inverse of
+    /// [`EdgeKind::of`]. `IN_CYCLE` comes from the `cycle` field, which
+    /// names a cycle, not an item.
+    pub fn field(self) -> Option<LinkField> {
+        Some(match self {
+            EdgeKind::HasChild => LinkField::Parent,
+            EdgeKind::Blocks => LinkField::Blocks,
+            EdgeKind::RelatesTo => LinkField::RelatesTo,
+            EdgeKind::Duplicates => LinkField::Duplicates,
+            EdgeKind::DependsOn => LinkField::DependsOn,
+            EdgeKind::Imports => LinkField::Imports,
+            EdgeKind::CallsApi => LinkField::CallsApi,
+            EdgeKind::SharesDb => LinkField::SharesDb,
+            EdgeKind::HasArtifact => LinkField::AttachedTo,
+            EdgeKind::InCycle => return None,
+        })
+    }
+
+    /// Whether the edge points at the item whose file declares it:
+    /// `parent` and `attached_to` are written in the child and the
+    /// artifact, the edges run parent → child and item → artifact.
+    pub fn declared_by_target(self) -> bool {
+        matches!(self, EdgeKind::HasChild | EdgeKind::HasArtifact)
+    }
+
+    /// The layer of this edge when the file of a `declarer` declares it:
+    /// `HAS_CHILD` is layer 1 between components and 2 for issues, code
+    /// links 3, `HAS_ARTIFACT` 4, the rest (issue links, `IN_CYCLE`) 2.
+    pub fn layer(self, declarer: NodeKind) -> u8 {
+        match self {
+            EdgeKind::HasChild if declarer == NodeKind::Component => 1,
+            EdgeKind::HasArtifact => 4,
+            k if k.is_code() => 3,
+            _ => 2,
+        }
     }
 }
 
@@ -386,12 +435,7 @@ impl Graph {
     }
 
     fn add_node(&mut self, item: Item) -> Option<NodeIndex> {
-        let kind = match item.kind() {
-            Kind::Component => NodeKind::Component,
-            Kind::Issue => NodeKind::Issue,
-            Kind::Artifact => NodeKind::Artifact,
-            Kind::Comment => return None,
-        };
+        let kind = NodeKind::of(item.kind())?;
         let id = item.id.as_ref().map(|i| i.value);
         let key = item.short_str().to_owned();
         if id.is_none() && key.is_empty() {
@@ -492,7 +536,11 @@ impl Graph {
             && let Some(c) = &i.cycle
             && let Some(&cn) = self.cycles.get(&c.value.to_ascii_lowercase())
         {
-            self.add_edge(n, cn, Edge::new(EdgeKind::InCycle, 2));
+            self.add_edge(
+                n,
+                cn,
+                Edge::new(EdgeKind::InCycle, EdgeKind::InCycle.layer(NodeKind::Issue)),
+            );
         }
     }
 
@@ -501,33 +549,22 @@ impl Graph {
         let Some(kind) = EdgeKind::of(field) else {
             return;
         };
-        match field {
-            LinkField::Parent => {
-                // The parent edge points down: parent → child.
-                let layer = if self.g[from].kind == NodeKind::Component {
-                    1
-                } else {
-                    2
-                };
-                if self.g[from].kind == NodeKind::Component {
-                    let top = self
-                        .g
-                        .find_edge(self.project, from)
-                        .filter(|&e| self.g[e].kind == EdgeKind::HasChild);
-                    if let Some(e) = top {
-                        self.remove_edge(e);
-                    }
-                }
-                self.add_edge(to, from, Edge::new(EdgeKind::HasChild, layer));
-            }
-            LinkField::AttachedTo => {
-                self.add_edge(to, from, Edge::new(kind, 4));
-            }
-            _ => {
-                let layer = if kind.is_code() { 3 } else { 2 };
-                self.add_edge(from, to, Edge::new(kind, layer));
+        let edge = Edge::new(kind, kind.layer(self.g[from].kind));
+        if !kind.declared_by_target() {
+            self.add_edge(from, to, edge);
+            return;
+        }
+        if kind == EdgeKind::HasChild && self.g[from].kind == NodeKind::Component {
+            // A component with a parent no longer hangs off the project.
+            let top = self
+                .g
+                .find_edge(self.project, from)
+                .filter(|&e| self.g[e].kind == EdgeKind::HasChild);
+            if let Some(e) = top {
+                self.remove_edge(e);
             }
         }
+        self.add_edge(to, from, edge);
     }
 
     fn add_edge(&mut self, a: NodeIndex, b: NodeIndex, edge: Edge) -> EdgeIndex {
@@ -647,22 +684,9 @@ impl Graph {
     /// the field, when that is not `n` itself.
     fn field_of(&self, e: EdgeIndex, n: NodeIndex) -> Option<(NodeIndex, LinkField)> {
         let (a, b) = self.g.edge_endpoints(e)?;
-        let edge = self.g[e];
-        // Which end's file holds the reference: the child for HAS_CHILD and
-        // the artifact for HAS_ARTIFACT (edges point the other way), else
-        // the source.
-        let (holder, field) = match edge.kind {
-            EdgeKind::HasChild => (b, LinkField::Parent),
-            EdgeKind::HasArtifact => (b, LinkField::AttachedTo),
-            EdgeKind::InCycle => return None,
-            EdgeKind::Blocks => (a, LinkField::Blocks),
-            EdgeKind::RelatesTo => (a, LinkField::RelatesTo),
-            EdgeKind::Duplicates => (a, LinkField::Duplicates),
-            EdgeKind::DependsOn => (a, LinkField::DependsOn),
-            EdgeKind::Imports => (a, LinkField::Imports),
-            EdgeKind::CallsApi => (a, LinkField::CallsApi),
-            EdgeKind::SharesDb => (a, LinkField::SharesDb),
-        };
+        let kind = self.g[e].kind;
+        let field = kind.field()?;
+        let holder = if kind.declared_by_target() { b } else { a };
         if holder == n || self.g[holder].kind == NodeKind::Project {
             None
         } else {
@@ -681,7 +705,9 @@ impl Edge {
     }
 }
 
-fn normalize(reference: &str) -> String {
+/// A reference as an index key: a UUID in canonical form, anything else
+/// lower-cased.
+pub(crate) fn normalize(reference: &str) -> String {
     let r = reference.trim();
     match schema::ids::parse_uuid(r) {
         Some(id) => id.to_string(),
