@@ -758,23 +758,40 @@ impl Workspace {
 
     /// Open issues that `blocks` this one.
     pub fn open_blockers<'a>(&'a self, item: &Item) -> impl Iterator<Item = &'a Item> + 'a {
-        let index = self.blocked_by.get_or_init(|| {
-            let mut map: HashMap<usize, Vec<usize>> = HashMap::new();
-            for (i, it) in self.items.iter().enumerate() {
-                for b in it.issue().map_or(&[][..], |x| &x.blocks) {
-                    if let Some(t) = self.resolve_index(&b.value) {
-                        map.entry(t).or_default().push(i);
-                    }
+        let index = self
+            .blocked_by
+            .get_or_init(|| self.reverse_index(|it| it.issue().map_or(&[][..], |x| &x.blocks)));
+        self.pointing_at(index, item)
+            .filter(|b| self.category(b).is_none_or(Category::is_open))
+    }
+
+    /// Target index → the items whose `refs` resolve to it.
+    fn reverse_index<'a>(
+        &'a self,
+        refs: impl Fn(&'a Item) -> &'a [Spanned<String>],
+    ) -> HashMap<usize, Vec<usize>> {
+        let mut map: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (i, it) in self.items.iter().enumerate() {
+            for r in refs(it) {
+                if let Some(t) = self.resolve_index(&r.value) {
+                    map.entry(t).or_default().push(i);
                 }
             }
-            map
-        });
+        }
+        map
+    }
+
+    /// The items a [`Workspace::reverse_index`] lists for `item`.
+    fn pointing_at<'a>(
+        &'a self,
+        index: &'a HashMap<usize, Vec<usize>>,
+        item: &Item,
+    ) -> impl Iterator<Item = &'a Item> + 'a {
         let me = item.id.as_ref().and_then(|id| self.by_id.get(&id.value));
         me.and_then(|i| index.get(i))
             .into_iter()
             .flatten()
-            .map(|&b| &self.items[b])
-            .filter(|b| self.category(b).is_none_or(Category::is_open))
+            .map(|&i| &self.items[i])
     }
 
     /// The category of an issue's status, if the status is in the workflow.
@@ -789,18 +806,8 @@ impl Workspace {
     /// Direct children (components and issues whose `parent` is `item`).
     pub fn children<'a>(&'a self, item: &'a Item) -> impl Iterator<Item = &'a Item> + 'a {
         let index = self.children_of.get_or_init(|| {
-            let mut map: HashMap<usize, Vec<usize>> = HashMap::new();
-            for (i, it) in self.items.iter().enumerate() {
-                if let Some(p) = it.parent().and_then(|p| self.resolve_index(&p.value)) {
-                    map.entry(p).or_default().push(i);
-                }
-            }
-            map
+            self.reverse_index(|it| it.parent().map(std::slice::from_ref).unwrap_or_default())
         });
-        let me = item.id.as_ref().and_then(|id| self.by_id.get(&id.value));
-        me.and_then(|i| index.get(i))
-            .into_iter()
-            .flatten()
-            .map(|&c| &self.items[c])
+        self.pointing_at(index, item)
     }
 }
