@@ -18,7 +18,17 @@ fn graph_with(ctx: &Ctx, body: schema::parse::Body) -> Graph {
         // `--rev`: the workspace read from git.
         return Graph::build(ctx.workspace());
     }
-    Graph::from_workspace(ctx.store.load_items(body))
+    match body {
+        // The index cache holds items without bodies.
+        schema::parse::Body::Drop => {
+            let (g, report) = indexer::cache::graph(&ctx.store);
+            if std::env::var_os("NONLINEAR_CACHE_REPORT").is_some() {
+                eprintln!("{report:?}");
+            }
+            g
+        }
+        schema::parse::Body::Keep => Graph::from_workspace(ctx.store.load_items(body)),
+    }
 }
 
 fn graph(ctx: &Ctx) -> Graph {

@@ -27,6 +27,7 @@
 //! assert_eq!(ready, ["NL-aaaa"]); // NL-bbbb waits for NL-aaaa
 //! ```
 
+pub mod cache;
 pub mod change;
 pub mod export;
 pub mod git;
@@ -34,4 +35,4 @@ pub mod graph;
 pub mod query;
 pub mod watch;
 
-pub use graph::{Edge, EdgeKind, Graph, GraphScope, Node, NodeKind, Source};
+pub use graph::{Builder, Edge, EdgeKind, Graph, GraphScope, Node, NodeKind, Source};

@@ -11,7 +11,7 @@ use crate::text::Pos;
 use crate::yaml::Node;
 
 /// A value and where it was written.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Spanned<T> {
     pub value: T,
     pub pos: Pos,
@@ -24,7 +24,9 @@ impl<T> Spanned<T> {
 }
 
 /// The four kinds of item file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Component,
@@ -185,7 +187,7 @@ impl Config {
 }
 
 /// One component, issue, artifact or comment file.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Item {
     /// Workspace-relative path with `/` separators.
     pub path: String,
@@ -200,7 +202,7 @@ pub struct Item {
     pub body: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Fields {
     // Boxed so an `Item` is the size of a comment's fields, the most common
     // item by far: a third of the memory of a loaded workspace.
@@ -375,7 +377,7 @@ impl LinkField {
 }
 
 /// Layer 1: a part of the system, mapped to a code path.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Component {
     pub labels: Vec<Spanned<String>>,
     pub owner: Option<Spanned<String>>,
@@ -388,7 +390,7 @@ pub struct Component {
 }
 
 /// Where a component's code lives.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Repo {
     pub provider: Option<String>,
     pub url: Option<String>,
@@ -402,16 +404,18 @@ pub struct Repo {
 }
 
 /// Layer 2: a piece of work.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Issue {
     pub status: Option<Spanned<String>>,
     pub labels: Vec<Spanned<String>>,
     pub assignee: Option<Spanned<String>>,
     pub created_by: Option<Spanned<String>>,
+    #[serde(with = "wire::timestamp")]
     pub created_at: Option<Spanned<Timestamp>>,
     pub cycle: Option<Spanned<String>>,
     pub priority: Option<Spanned<u8>>,
     pub estimate: Option<Spanned<f64>>,
+    #[serde(with = "wire::date")]
     pub due: Option<Spanned<Date>>,
     pub parent: Option<Spanned<String>>,
     pub blocks: Vec<Spanned<String>>,
@@ -419,7 +423,7 @@ pub struct Issue {
     pub duplicates: Vec<Spanned<String>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ArtifactKind {
     Link,
@@ -428,7 +432,7 @@ pub enum ArtifactKind {
 }
 
 /// Layer 4: context attached to components and issues.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Artifact {
     pub kind: Option<Spanned<ArtifactKind>>,
     pub url: Option<Spanned<String>>,
@@ -438,21 +442,90 @@ pub struct Artifact {
     pub size: Option<u64>,
     pub attached_to: Vec<Spanned<String>>,
     pub created_by: Option<Spanned<String>>,
+    #[serde(with = "wire::timestamp")]
     pub created_at: Option<Spanned<Timestamp>>,
 }
 
 /// A comment on a component or issue. One file each, so concurrent comments
 /// never conflict in a merge.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Comment {
     /// The id of the commented item: the name of the directory the file is in
     /// (`.nonlinear/comments/<item id>/<comment id>.md`).
     pub on: Option<Spanned<Uuid>>,
     pub author: Option<Spanned<String>>,
+    #[serde(with = "wire::timestamp")]
     pub created_at: Option<Spanned<Timestamp>>,
+    #[serde(with = "wire::timestamp")]
     pub edited_at: Option<Spanned<Timestamp>>,
     /// The comment this one answers (its id).
     pub reply_to: Option<Spanned<String>>,
     /// Emoji → handles of who reacted.
     pub reactions: Vec<(String, Vec<Spanned<String>>)>,
+}
+
+/// Compact serde encodings for binary caches: jiff writes timestamps and
+/// dates as strings, which are slow to read back by the hundred thousand.
+mod wire {
+    pub mod timestamp {
+        use jiff::Timestamp;
+        use serde::de::Error;
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        use crate::model::Spanned;
+
+        pub fn serialize<S: Serializer>(
+            v: &Option<Spanned<Timestamp>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            v.as_ref()
+                .map(|t| {
+                    let parts = (t.value.as_second(), t.value.subsec_nanosecond());
+                    Spanned::new(parts, t.pos)
+                })
+                .serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<Spanned<Timestamp>>, D::Error> {
+            let v: Option<Spanned<(i64, i32)>> = Deserialize::deserialize(d)?;
+            v.map(|t| {
+                Timestamp::new(t.value.0, t.value.1)
+                    .map(|ts| Spanned::new(ts, t.pos))
+                    .map_err(D::Error::custom)
+            })
+            .transpose()
+        }
+    }
+
+    pub mod date {
+        use jiff::civil::Date;
+        use serde::de::Error;
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        use crate::model::Spanned;
+
+        pub fn serialize<S: Serializer>(
+            v: &Option<Spanned<Date>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            v.as_ref()
+                .map(|d| Spanned::new((d.value.year(), d.value.month(), d.value.day()), d.pos))
+                .serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<Spanned<Date>>, D::Error> {
+            let v: Option<Spanned<(i16, i8, i8)>> = Deserialize::deserialize(d)?;
+            v.map(|t| {
+                let (y, m, day) = t.value;
+                Date::new(y, m, day)
+                    .map(|date| Spanned::new(date, t.pos))
+                    .map_err(D::Error::custom)
+            })
+            .transpose()
+        }
+    }
 }

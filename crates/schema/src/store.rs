@@ -94,7 +94,7 @@ impl Store {
         let (mut files, components) = rayon::join(
             || {
                 #[cfg(unix)]
-                let listed = fast::list(&self.root, ".nonlinear");
+                let listed = fast::list(&self.root, ".nonlinear", None);
                 #[cfg(not(unix))]
                 let listed = list_tree(&self.root, ".nonlinear");
                 listed
@@ -122,7 +122,7 @@ impl Store {
                     parse::ARTIFACTS_DIR,
                 ] {
                     #[cfg(unix)]
-                    files.extend(fast::list(&self.root, dir));
+                    files.extend(fast::list(&self.root, dir, None));
                     #[cfg(not(unix))]
                     files.extend(list_tree(&self.root, dir));
                 }
@@ -176,6 +176,92 @@ impl Store {
             .expect("no panics while holding the lock")
     }
 
+    /// The files [`Store::item_files`] finds under `.nonlinear/` (config,
+    /// issues, components, artifacts; not the `COMPONENT.md` files elsewhere),
+    /// unsorted, with the [`Stamp`] of every directory listed, taken before
+    /// it was read: while those stamps hold, so does the listing.
+    pub fn item_dirs_listing(&self) -> (Vec<String>, Vec<(String, Stamp)>) {
+        let stamps = Mutex::new(Vec::new());
+        let mut files = Vec::new();
+        if self.path(parse::CONFIG_PATH).is_file() {
+            files.push(parse::CONFIG_PATH.to_owned());
+        }
+        for dir in [
+            parse::ISSUES_DIR,
+            parse::COMPONENTS_DIR,
+            parse::ARTIFACTS_DIR,
+        ] {
+            #[cfg(unix)]
+            files.extend(fast::list(&self.root, dir, Some(&stamps)));
+            #[cfg(not(unix))]
+            {
+                if let Some(st) = self.stamp(dir) {
+                    stamps
+                        .lock()
+                        .expect("no panics while holding the lock")
+                        .push((dir.to_owned(), st));
+                }
+                files.extend(list_tree(&self.root, dir));
+            }
+        }
+        let mut stamps = stamps
+            .into_inner()
+            .expect("no panics while holding the lock");
+        stamps.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        (files, stamps)
+    }
+
+    /// The [`Stamp`] of a workspace file or directory, `None` when it is
+    /// missing or unreadable. Symbolic links are not followed.
+    pub fn stamp(&self, rel: &str) -> Option<Stamp> {
+        fs::symlink_metadata(self.path(rel))
+            .ok()
+            .map(|m| Stamp::of(&m))
+    }
+
+    /// [`Store::stamp`] of many files, in parallel. Sorted input is fastest:
+    /// files in one directory are looked up relative to it.
+    pub fn stamps<P: AsRef<str> + Sync>(&self, rels: &[P]) -> Vec<Option<Stamp>> {
+        #[cfg(unix)]
+        {
+            fast::stamps(&self.root, rels)
+        }
+        #[cfg(not(unix))]
+        {
+            rels.par_iter().map(|r| self.stamp(r.as_ref())).collect()
+        }
+    }
+
+    /// Reads the given workspace files in parallel (like
+    /// [`Store::load_files`]: size-limited, symbolic links refused) and
+    /// calls `f` with each one's bytes and the [`Stamp`] of what was read.
+    pub fn read_each<R: Send>(
+        &self,
+        rels: &[String],
+        f: impl Fn(&str, io::Result<(&[u8], Stamp)>) -> R + Sync,
+    ) -> Vec<R> {
+        on_io_pool(|| {
+            #[cfg(unix)]
+            let root = fast::Root::open(&self.root);
+            rels.par_iter()
+                .map(|rel| {
+                    let stamp = std::cell::Cell::new(Stamp::default());
+                    let open = || {
+                        #[cfg(unix)]
+                        let file = root.file(&self.root, rel)?;
+                        #[cfg(not(unix))]
+                        let file = File::open(self.path(rel))?;
+                        // Before reading: a change after this shows as a
+                        // newer stamp next time, never as a stale one.
+                        stamp.set(Stamp::of(&file.metadata()?));
+                        Ok(file)
+                    };
+                    with_opened(open, |bytes| f(rel, bytes.map(|b| (b, stamp.get()))))
+                })
+                .collect()
+        })
+    }
+
     /// Reads and parses the whole workspace, in parallel.
     pub fn load(&self) -> Workspace {
         self.load_with(Body::Keep).0
@@ -205,7 +291,7 @@ impl Store {
     /// Reads and parses the given workspace files, in parallel.
     pub fn load_files(&self, files: &[String], body: Body) -> Workspace {
         let (config, mut diags) = if files.iter().any(|f| f == parse::CONFIG_PATH) {
-            self.load_config()
+            self.config()
         } else {
             (None, Vec::new())
         };
@@ -238,7 +324,8 @@ impl Store {
         Workspace::new(config, items, diags)
     }
 
-    fn load_config(&self) -> (Option<crate::Config>, Vec<Diagnostic>) {
+    /// Reads and parses `.nonlinear/config.yaml`.
+    pub fn config(&self) -> (Option<crate::Config>, Vec<Diagnostic>) {
         match read_limited(&self.path(parse::CONFIG_PATH)) {
             Ok(bytes) => parse::parse_config(parse::CONFIG_PATH, &bytes),
             Err(e) => (None, vec![read_error(parse::CONFIG_PATH, &e)]),
@@ -366,6 +453,49 @@ pub struct WriteLock {
 impl PathProbe for Store {
     fn exists(&self, path: &str) -> bool {
         !path.split('/').any(|c| c == "..") && self.root.join(path).is_file()
+    }
+}
+
+/// What a file or directory looked like when it was last seen: size,
+/// modification and status-change times (nanoseconds) and inode. Writing a
+/// file, replacing it by rename, or adding or removing a directory entry
+/// changes its stamp; caches use it to skip files that did not change, the
+/// way git's index does (and, like git, treat a stamp as proof only when
+/// it is older than the cache that recorded it: see `indexer::cache`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Stamp {
+    pub len: u64,
+    pub mtime_ns: i64,
+    pub ctime_ns: i64,
+    pub ino: u64,
+}
+
+impl Stamp {
+    pub fn of(m: &fs::Metadata) -> Stamp {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Stamp {
+                len: m.len(),
+                mtime_ns: m.mtime().saturating_mul(1_000_000_000) + m.mtime_nsec(),
+                ctime_ns: m.ctime().saturating_mul(1_000_000_000) + m.ctime_nsec(),
+                ino: m.ino(),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let ns = |t: io::Result<std::time::SystemTime>| {
+                t.ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+            };
+            Stamp {
+                len: m.len(),
+                mtime_ns: ns(m.modified()),
+                ctime_ns: ns(m.created()),
+                ino: 0,
+            }
+        }
     }
 }
 
@@ -531,6 +661,9 @@ mod fast {
     use rayon::prelude::*;
     use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
 
+    use std::sync::Mutex;
+
+    use super::Stamp;
     use crate::parse;
 
     const DIR: OFlags = OFlags::RDONLY
@@ -570,14 +703,71 @@ mod fast {
     /// recursively, skipping dot files and `.nonlinear/cache`; unsorted.
     /// Unreadable directories are skipped like missing ones: the files in
     /// them are not workspace files we could report on.
-    pub(super) fn list(root: &Path, rel: &str) -> Vec<String> {
+    /// With `stamps`, also records the [`Stamp`] of every directory listed.
+    pub(super) fn list(root: &Path, rel: &str, stamps: Option<&Stamps>) -> Vec<String> {
         match rustix::fs::open(root.join(rel), DIR, Mode::empty()) {
-            Ok(fd) => dir(fd, rel),
+            Ok(fd) => dir(fd, rel, stamps),
             Err(_) => Vec::new(),
         }
     }
 
-    fn dir(fd: OwnedFd, rel: &str) -> Vec<String> {
+    pub(super) type Stamps = Mutex<Vec<(String, Stamp)>>;
+
+    #[allow(
+        clippy::useless_conversion,
+        reason = "time_t is 32 bits on some targets"
+    )]
+    fn stamp(st: &rustix::fs::Stat) -> Stamp {
+        Stamp {
+            len: u64::try_from(st.st_size).unwrap_or(0),
+            mtime_ns: i64::from(st.st_mtime).saturating_mul(1_000_000_000)
+                + i64::try_from(st.st_mtime_nsec).unwrap_or(0),
+            ctime_ns: i64::from(st.st_ctime).saturating_mul(1_000_000_000)
+                + i64::try_from(st.st_ctime_nsec).unwrap_or(0),
+            ino: st.st_ino,
+        }
+    }
+
+    /// `Stamp`s of the files `rels` (workspace-relative), in parallel; each
+    /// looked up relative to its directory, opened once per run of files
+    /// that share it.
+    pub(super) fn stamps<P: AsRef<str> + Sync>(root: &Path, rels: &[P]) -> Vec<Option<Stamp>> {
+        let Ok(root_fd) = rustix::fs::open(root, DIR, Mode::empty()) else {
+            return vec![None; rels.len()];
+        };
+        rels.par_iter()
+            .with_min_len(1024)
+            .map_init(
+                || (String::new(), None::<OwnedFd>),
+                |(open_dir, fd), rel| {
+                    let rel = rel.as_ref();
+                    let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+                    if fd.is_none() || open_dir != parent {
+                        *fd = if parent.is_empty() {
+                            rustix::fs::openat(&root_fd, ".", DIR, Mode::empty()).ok()
+                        } else {
+                            rustix::fs::openat(&root_fd, parent, DIR, Mode::empty()).ok()
+                        };
+                        parent.clone_into(open_dir);
+                    }
+                    let at = fd.as_ref()?;
+                    rustix::fs::statat(at, name, AtFlags::SYMLINK_NOFOLLOW)
+                        .ok()
+                        .map(|st| stamp(&st))
+                },
+            )
+            .collect()
+    }
+
+    fn dir(fd: OwnedFd, rel: &str, stamps: Option<&Stamps>) -> Vec<String> {
+        if let Some(stamps) = stamps
+            && let Ok(st) = rustix::fs::fstat(&fd)
+        {
+            stamps
+                .lock()
+                .expect("no panics while holding the lock")
+                .push((rel.to_owned(), stamp(&st)));
+        }
         let Ok(mut entries) = Dir::new(fd) else {
             return Vec::new();
         };
@@ -632,7 +822,7 @@ mod fast {
             if path == ".nonlinear/cache" {
                 return Vec::new();
             }
-            subdir(at, name, &path)
+            subdir(at, name, &path, stamps)
         };
         if dirs.len() > 1 {
             files.par_extend(dirs.par_iter().flat_map_iter(sub));
@@ -644,9 +834,9 @@ mod fast {
         files
     }
 
-    fn subdir(at: BorrowedFd<'_>, name: &str, path: &str) -> Vec<String> {
+    fn subdir(at: BorrowedFd<'_>, name: &str, path: &str, stamps: Option<&Stamps>) -> Vec<String> {
         match rustix::fs::openat(at, name, DIR, Mode::empty()) {
-            Ok(fd) => dir(fd, path),
+            Ok(fd) => dir(fd, path, stamps),
             Err(_) => Vec::new(),
         }
     }

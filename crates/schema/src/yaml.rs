@@ -19,7 +19,7 @@ pub const MAX_DEPTH: usize = 32;
 /// Most nodes one document may expand to, aliases included.
 pub const MAX_NODES: usize = 20_000;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Node {
     pub value: Value,
     /// Where the node starts in the file (anchors and tags excluded for
@@ -27,27 +27,27 @@ pub struct Node {
     pub pos: Pos,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Value {
     Scalar(Scalar),
     Seq(Seq),
     Map(Vec<(Node, Node)>),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Scalar {
     pub text: String,
     pub style: Style,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Seq {
     pub items: Vec<Node>,
     /// `[a, b]` rather than a block list.
     pub flow: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Style {
     Plain,
     SingleQuoted,

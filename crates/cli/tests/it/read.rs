@@ -5,6 +5,8 @@
 //! NL-dddd; NL-eeee (done) blocks NL-cccc. So NL-bbbb and NL-dddd are
 //! blocked, and NL-aaaa (todo) and NL-cccc (backlog) are ready.
 
+use std::process::Command;
+
 use serde_json::{Value, json};
 
 use crate::support::{BIN, Repo, Run, isolate};
@@ -393,6 +395,55 @@ NL-cccc  backlog  -             Audit cookies
     repo.nl(&["set", "NL-aaaa", "status", "done"]).code(0);
     assert_eq!(list(&repo, &["is:blocked"]), ["NL-dddd"]);
     assert_eq!(list(&repo, &["is:ready"]), ["NL-cccc"]);
+}
+
+#[test]
+fn graph_verbs_answer_from_the_index_cache_and_never_stale() {
+    let repo = ws::repo();
+    let without_cache = |args: &[&str]| {
+        let out = isolate(Command::new(BIN).args(args).current_dir(repo.root()))
+            .env("NONLINEAR_CACHE", "0")
+            .output()
+            .expect("the nonlinear binary runs");
+        Run::from_output(args, out).code(0).stdout
+    };
+    let off = without_cache(&["ready"]);
+    assert!(
+        !repo.path(".nonlinear/cache/items.bin").exists(),
+        "NONLINEAR_CACHE=0 writes no cache"
+    );
+    // First run builds the cache, second reads it: same answers as the files.
+    for _ in 0..2 {
+        assert_eq!(repo.nl(&["ready"]).code(0).stdout, off);
+        assert_eq!(
+            repo.nl(&["blocked", "--json"]).code(0).stdout,
+            without_cache(&["blocked", "--json"])
+        );
+    }
+    assert!(repo.path(".nonlinear/cache/items.bin").is_file());
+    assert_eq!(
+        repo.git(&["status", "--porcelain", "--untracked-files=all"]),
+        "",
+        "the cache is invisible to git"
+    );
+    // A write through the CLI and an edit behind its back both show at once.
+    repo.nl(&["set", "NL-aaaa", "status", "done"]).code(0);
+    let text = repo.read(".nonlinear/issues/NL-cccc.md");
+    repo.write(
+        ".nonlinear/issues/NL-cccc.md",
+        text.replace("status: backlog", "status: canceled"),
+    );
+    let ready = repo.nl(&["ready"]).code(0).stdout;
+    assert_eq!(ready, without_cache(&["ready"]));
+    assert!(
+        !ready.contains("NL-aaaa") && !ready.contains("NL-cccc"),
+        "{ready}"
+    );
+    // A damaged cache is rebuilt without a word.
+    repo.write(".nonlinear/cache/items.bin", "garbage");
+    let run = repo.nl(&["ready"]).code(0);
+    assert_eq!(run.stdout, ready);
+    assert_eq!(run.stderr, "");
 }
 
 #[test]

@@ -17,8 +17,14 @@
 //! * `watch`: the file watcher on temporary directories: edits, saves by
 //!   rename, links, creates, deletes, moves, ignored paths, invalid states.
 
+//! * `cache`: the index cache on temporary directories: never stale
+//!   (edits in place with the old mtime put back, renames, racy files,
+//!   random change sequences), rebuilt when damaged, invisible to git.
+
 // `cfg(test)` lets clippy treat the helpers as test code too
 // (`allow-unwrap-in-tests`).
+#[cfg(test)]
+mod cache;
 #[cfg(test)]
 mod demo;
 #[cfg(test)]
