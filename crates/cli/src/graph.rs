@@ -13,7 +13,14 @@ use crate::{Outcome, output};
 
 /// The graph of the workspace: its items without comments, and without
 /// bodies unless a free-text filter needs them.
-fn graph_with(ctx: &Ctx, body: schema::parse::Body) -> Graph {
+///
+/// Leaked: a graph verb builds one graph and exits, and freeing 100k items
+/// one by one on the way out is a tenth of a warm `ready`.
+fn graph_with(ctx: &Ctx, body: schema::parse::Body) -> &'static Graph {
+    Box::leak(Box::new(build(ctx, body)))
+}
+
+fn build(ctx: &Ctx, body: schema::parse::Body) -> Graph {
     if ctx.rev.is_some() {
         // `--rev`: the workspace read from git.
         return Graph::build(ctx.workspace());
@@ -31,7 +38,7 @@ fn graph_with(ctx: &Ctx, body: schema::parse::Body) -> Graph {
     }
 }
 
-fn graph(ctx: &Ctx) -> Graph {
+fn graph(ctx: &Ctx) -> &'static Graph {
     graph_with(ctx, schema::parse::Body::Drop)
 }
 
@@ -87,16 +94,16 @@ pub fn tree(
 ) -> anyhow::Result<Outcome> {
     let g = graph(ctx);
     let root = match root {
-        Some(r) => find(&g, r)?,
+        Some(r) => find(g, r)?,
         None => g.project(),
     };
-    let t = query::tree(&g, root, layers, depth);
+    let t = query::tree(g, root, layers, depth);
     if ctx.json {
-        outln!("{}", serde_json::to_string_pretty(&tree_json(ctx, &g, &t))?);
+        outln!("{}", serde_json::to_string_pretty(&tree_json(ctx, g, &t))?);
         return Ok(Outcome::Ok);
     }
     let mut out = String::new();
-    tree_text(&g, &t, "", true, true, &mut out);
+    tree_text(g, &t, "", true, true, &mut out);
     out!("{out}");
     Ok(Outcome::Ok)
 }
@@ -178,10 +185,10 @@ pub fn ready(
         schema::parse::Body::Drop
     };
     let g = graph_with(ctx, body);
-    let under = under.map(|u| find(&g, u)).transpose()?;
+    let under = under.map(|u| find(g, u)).transpose()?;
     let me = ctx.actor().ok().flatten();
-    let scope = indexer::GraphScope { graph: &g, me };
-    let mut issues: Vec<NodeIndex> = query::ready(&g, under)
+    let scope = indexer::GraphScope { graph: g, me };
+    let mut issues: Vec<NodeIndex> = query::ready(g, under)
         .into_iter()
         .filter(|&n| {
             g.node(n)
@@ -195,7 +202,7 @@ pub fn ready(
         issues.truncate(l);
     }
     if ctx.json {
-        let items: Vec<Value> = issues.iter().map(|&n| node_json(ctx, &g, n)).collect();
+        let items: Vec<Value> = issues.iter().map(|&n| node_json(ctx, g, n)).collect();
         outln!(
             "{}",
             serde_json::to_string_pretty(&json!({"total": total, "items": items}))?
@@ -212,14 +219,14 @@ pub fn ready(
 
 pub fn blocked(ctx: &Ctx, of: Option<&str>) -> anyhow::Result<Outcome> {
     let g = graph(ctx);
-    let of = of.map(|r| find(&g, r)).transpose()?;
-    let all = query::blocked(&g, of);
+    let of = of.map(|r| find(g, r)).transpose()?;
+    let all = query::blocked(g, of);
     if ctx.json {
         let v: Vec<Value> = all
             .iter()
             .map(|b| {
                 json!({
-                    "issue": node_json(ctx, &g, b.issue),
+                    "issue": node_json(ctx, g, b.issue),
                     "blockers": b.chain.iter().map(|(n, d)| json!({"key": g.node(*n).key, "distance": d, "title": g.node(*n).title})).collect::<Vec<_>>(),
                 })
             })
@@ -229,9 +236,9 @@ pub fn blocked(ctx: &Ctx, of: Option<&str>) -> anyhow::Result<Outcome> {
     }
     let mut out = String::new();
     for b in &all {
-        out.push_str(&format!("{}\n", line(&g, b.issue)));
+        out.push_str(&format!("{}\n", line(g, b.issue)));
         for (n, d) in &b.chain {
-            out.push_str(&format!("{}← {}\n", "  ".repeat(*d), line(&g, *n)));
+            out.push_str(&format!("{}← {}\n", "  ".repeat(*d), line(g, *n)));
         }
     }
     out.push_str(&format!(
@@ -245,8 +252,8 @@ pub fn blocked(ctx: &Ctx, of: Option<&str>) -> anyhow::Result<Outcome> {
 
 pub fn critical_path(ctx: &Ctx, under: Option<&str>) -> anyhow::Result<Outcome> {
     let g = graph(ctx);
-    let under = under.map(|u| find(&g, u)).transpose()?;
-    let cp = query::critical_path(&g, under);
+    let under = under.map(|u| find(g, u)).transpose()?;
+    let cp = query::critical_path(g, under);
     let on_path: std::collections::HashSet<NodeIndex> = cp.path.iter().copied().collect();
     if ctx.json {
         let v = json!({
@@ -275,7 +282,7 @@ pub fn critical_path(ctx: &Ctx, under: Option<&str>) -> anyhow::Result<Outcome> 
             "  start {:>6}  weight {:>4}  {}\n",
             s.earliest_start,
             s.weight,
-            line(&g, s.issue)
+            line(g, s.issue)
         ));
     }
     if !cp.in_cycles.is_empty() {
@@ -294,13 +301,13 @@ pub fn critical_path(ctx: &Ctx, under: Option<&str>) -> anyhow::Result<Outcome> 
 
 pub fn near(ctx: &Ctx, id: &str, hops: usize, layers: &[u8]) -> anyhow::Result<Outcome> {
     let g = graph(ctx);
-    let start = find(&g, id)?;
-    let found = query::near(&g, start, hops, layers);
+    let start = find(g, id)?;
+    let found = query::near(g, start, hops, layers);
     if ctx.json {
         let v: Vec<Value> = found
             .iter()
             .map(|&(n, d)| {
-                let mut v = node_json(ctx, &g, n);
+                let mut v = node_json(ctx, g, n);
                 if let Some(m) = v.as_object_mut() {
                     m.insert("distance".into(), json!(d));
                 }
@@ -312,7 +319,7 @@ pub fn near(ctx: &Ctx, id: &str, hops: usize, layers: &[u8]) -> anyhow::Result<O
     }
     let mut out = String::new();
     for (n, d) in found {
-        out.push_str(&format!("{d}  {}\n", line(&g, n)));
+        out.push_str(&format!("{d}  {}\n", line(g, n)));
     }
     out!("{out}");
     Ok(Outcome::Ok)
@@ -320,16 +327,16 @@ pub fn near(ctx: &Ctx, id: &str, hops: usize, layers: &[u8]) -> anyhow::Result<O
 
 pub fn impact(ctx: &Ctx, component: &str) -> anyhow::Result<Outcome> {
     let g = graph(ctx);
-    let c = find(&g, component)?;
+    let c = find(g, component)?;
     if g.node(c).kind != NodeKind::Component {
         return refuse(format!("{component} is not a component"));
     }
-    let imp = query::impact(&g, c);
+    let imp = query::impact(g, c);
     if ctx.json {
         let v = json!({
             "component": g.node(c).key,
             "dependents": imp.components.iter().map(|(n, d)| json!({"key": g.node(*n).key, "title": g.node(*n).title, "distance": d})).collect::<Vec<_>>(),
-            "issues": imp.issues.iter().map(|&n| node_json(ctx, &g, n)).collect::<Vec<_>>(),
+            "issues": imp.issues.iter().map(|&n| node_json(ctx, g, n)).collect::<Vec<_>>(),
         });
         outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(Outcome::Ok);
@@ -352,7 +359,7 @@ pub fn impact(ctx: &Ctx, component: &str) -> anyhow::Result<Outcome> {
         g.node(c).key
     ));
     for &n in &imp.issues {
-        out.push_str(&format!("  {}\n", line(&g, n)));
+        out.push_str(&format!("  {}\n", line(g, n)));
     }
     out!("{out}");
     Ok(Outcome::Ok)
@@ -360,7 +367,7 @@ pub fn impact(ctx: &Ctx, component: &str) -> anyhow::Result<Outcome> {
 
 pub fn cycles(ctx: &Ctx) -> anyhow::Result<Outcome> {
     let g = graph(ctx);
-    let all = query::cycles(&g);
+    let all = query::cycles(g);
     if ctx.json {
         let v: Vec<Value> = all
             .iter()
@@ -395,7 +402,7 @@ pub fn export(
     format: indexer::export::Format,
 ) -> anyhow::Result<Outcome> {
     let g = graph(ctx);
-    let root = root.map(|r| find(&g, r)).transpose()?;
-    out!("{}", indexer::export::render(&g, root, layers, format));
+    let root = root.map(|r| find(g, r)).transpose()?;
+    out!("{}", indexer::export::render(g, root, layers, format));
     Ok(Outcome::Ok)
 }

@@ -345,58 +345,65 @@ pub fn list(ctx: &Ctx, query: &str, limit: Option<usize>) -> anyhow::Result<Outc
 
 /// Items as aligned rows (id, status or kind, priority, assignee, title)
 /// and a `N of TOTAL items` line.
+///
+/// Two passes over borrowed cells — widths, then rows — and no allocation
+/// per cell: `ready` prints tens of thousands of rows at 100k issues.
 pub fn table(items: &[&Item], total: usize) -> String {
-    let rows: Vec<[String; 5]> = items
-        .iter()
-        .map(|i| {
-            let (status, prio, who) = match i.issue() {
-                Some(x) => (
-                    x.status
-                        .as_ref()
-                        .map(|s| s.value.clone())
-                        .unwrap_or_default(),
-                    x.priority
-                        .as_ref()
-                        .and_then(|p| {
-                            ["-", "urgent", "high", "medium", "low"].get(p.value as usize)
-                        })
-                        .copied()
-                        .unwrap_or("-"),
-                    x.assignee
-                        .as_ref()
-                        .map(|a| format!("@{}", a.value))
-                        .unwrap_or_default(),
-                ),
-                None => (i.kind().as_str().to_owned(), "", String::new()),
-            };
-            [
-                i.short_str_or_path().to_owned(),
-                status,
-                prio.to_owned(),
-                who,
-                i.title_str().to_owned(),
-            ]
-        })
-        .collect();
-    // Columns as wide as their widest cell, so long keys and handles align.
-    let mut widths = [0; 4];
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+    use std::fmt::Write as _;
+
+    /// The cells of one row; the assignee without its `@`.
+    fn cells(i: &Item) -> [&str; 5] {
+        let (status, prio, who) = match i.issue() {
+            Some(x) => (
+                x.status.as_ref().map_or("", |s| s.value.as_str()),
+                x.priority
+                    .as_ref()
+                    .and_then(|p| ["-", "urgent", "high", "medium", "low"].get(p.value as usize))
+                    .copied()
+                    .unwrap_or("-"),
+                x.assignee.as_ref().map_or("", |a| a.value.as_str()),
+            ),
+            None => (i.kind().as_str(), "", ""),
+        };
+        [i.short_str_or_path(), status, prio, who, i.title_str()]
+    }
+    fn width(s: &str) -> usize {
+        if s.is_ascii() {
+            s.len()
+        } else {
+            s.chars().count()
         }
     }
-    let mut out = String::new();
-    for [id, status, prio, who, title] in &rows {
+    // Columns as wide as their widest cell, so long keys and handles align.
+    let mut widths = [0; 4];
+    for i in items {
+        let c = cells(i);
+        for k in 0..4 {
+            let w = width(c[k]) + usize::from(k == 3 && !c[3].is_empty());
+            widths[k] = widths[k].max(w);
+        }
+    }
+    let mut out = String::with_capacity(items.len() * 64 + 32);
+    let mut line = String::new();
+    for i in items {
+        let [id, status, prio, who, title] = cells(i);
         let [w0, w1, w2, w3] = widths;
-        out.push_str(
-            format!("{id:<w0$}  {status:<w1$}  {prio:<w2$}  {who:<w3$}  {title}").trim_end(),
+        line.clear();
+        let at = if who.is_empty() { "" } else { "@" };
+        let pad = w3.saturating_sub(width(who) + at.len());
+        let _ = write!(
+            line,
+            "{id:<w0$}  {status:<w1$}  {prio:<w2$}  {at}{who}{:pad$}  {title}",
+            ""
         );
+        out.push_str(line.trim_end());
         out.push('\n');
     }
-    out.push_str(&format!(
-        "{} of {total} item{}\n",
+    let _ = writeln!(
+        out,
+        "{} of {total} item{}",
         items.len(),
         if total == 1 { "" } else { "s" }
-    ));
+    );
     out
 }

@@ -45,7 +45,7 @@ pub const FILE: &str = ".nonlinear/cache/items.bin";
 /// Bump when the encoding of [`Item`] or of the cache changes; a cache of
 /// another format is rebuilt. `cache_format_is_pinned` in the tests fails
 /// when the item encoding changes without this changing too.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 const MAGIC: &[u8; 8] = b"NLCACHE\0";
 /// Items per independently decoded chunk.
 const CHUNK: usize = 1024;
@@ -100,10 +100,20 @@ struct Contents<'a> {
     /// One per item file, sorted by path.
     #[serde(borrow)]
     entries: Vec<Entry<'a>>,
-    /// Chunk `c` holds the items of entries `c * CHUNK ..` back to back,
-    /// each an `Option<Item>` (`None` for a file that did not parse).
-    #[serde(borrow)]
-    chunks: Vec<&'a [u8]>,
+    /// Length and checksum (xxh3) of each chunk; the chunks follow this
+    /// table in the file. Chunk `c` holds the items of entries
+    /// `c * CHUNK ..` back to back, each an `Option<Item>` (`None` for a
+    /// file that did not parse).
+    chunks: Vec<(u32, u64)>,
+}
+
+/// The cache file, open, with its table of contents read.
+struct Old {
+    file: std::fs::File,
+    mtime_ns: i64,
+    table: Vec<u8>,
+    /// Where the first chunk starts.
+    chunks_at: u64,
 }
 
 /// A listing of `.nonlinear/`: its files, and its directories' stamps.
@@ -206,8 +216,8 @@ fn attempt<S>(
         Err("the cache is off (NONLINEAR_CACHE=0) or unusable".to_owned())
     };
     let (contents, cache_mtime) = match &old {
-        Ok((bytes, mtime)) => match decode(bytes) {
-            Ok(c) => (Some(c), *mtime),
+        Ok(old) => match decode(old) {
+            Ok(c) => (Some(c), old.mtime_ns),
             Err(e) => {
                 report.invalid = Some(e);
                 (None, i64::MIN)
@@ -218,6 +228,7 @@ fn attempt<S>(
             (None, i64::MIN)
         }
     };
+    phase(&mut report, "open");
     // A stamp proves a file unchanged only if it predates the cache.
     let settled = |st: &Stamp| st.mtime_ns < cache_mtime && st.ctime_ns < cache_mtime;
 
@@ -332,7 +343,8 @@ fn attempt<S>(
 
     let mut sink = make(config, files.len());
     let mut fresh: Vec<Option<Fresh>> = fresh.into_iter().map(Some).collect();
-    let chunks: &[&[u8]] = contents.as_ref().map_or(&[], |c| &c.chunks);
+    let chunks: &[(u32, u64)] = contents.as_ref().map_or(&[], |c| &c.chunks);
+    let file = old.as_ref().ok().map(|o| (&o.file, o.chunks_at));
     // Chunks with at least one item still needed, in order.
     let mut wanted = vec![false; chunks.len()];
     for s in &sources {
@@ -353,12 +365,21 @@ fn attempt<S>(
         let total = old_entries.len();
         let wanted = &wanted;
         scope.spawn(move || {
-            for (c, bytes) in chunks.iter().enumerate() {
+            let Some((file, mut at)) = file else {
+                return;
+            };
+            // One buffer for every chunk: the file is never in memory whole.
+            let mut buf = Vec::new();
+            for (c, &(len, sum)) in chunks.iter().enumerate() {
+                let start = at;
+                at += u64::from(len);
                 if !wanted[c] {
                     continue;
                 }
                 let count = CHUNK.min(total - c * CHUNK);
-                if tx.send((c, decode_chunk(bytes, count))).is_err() {
+                let items = read_chunk(file, start, len, sum, &mut buf)
+                    .and_then(|bytes| decode_chunk(bytes, count));
+                if tx.send((c, items)).is_err() {
                     return;
                 }
             }
@@ -414,43 +435,89 @@ fn attempt<S>(
     Ok((sink, report))
 }
 
-/// Reads the cache file and its modification time.
-fn read_cache(path: &Path) -> Result<(Vec<u8>, i64), String> {
+/// Opens the cache file and reads its header and table of contents.
+///
+/// Layout: magic, format (u32 LE), length and checksum (xxh3) of the
+/// table (u64 LE each), the table ([`Contents`] in postcard), the chunks.
+fn read_cache(path: &Path) -> Result<Old, String> {
     let mut file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let meta = file.metadata().map_err(|e| format!("cannot stat: {e}"))?;
     let mtime_ns = Stamp::of(&meta).mtime_ns;
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read: {e}"))?;
-    Ok((bytes, mtime_ns))
-}
-
-/// Layout: magic, format (u32 LE), checksum of the rest (xxh3, u64 LE),
-/// then [`Contents`] in postcard.
-fn decode(bytes: &[u8]) -> Result<Contents<'_>, String> {
-    let header = MAGIC.len() + 4 + 8;
-    if bytes.len() < header || &bytes[..MAGIC.len()] != MAGIC {
+    let mut header = [0u8; HEADER];
+    file.read_exact(&mut header)
+        .map_err(|_| "not a cache file".to_owned())?;
+    if &header[..MAGIC.len()] != MAGIC {
         return Err("not a cache file".into());
     }
-    let word = |at: usize, len: usize| -> Result<&[u8], String> {
-        bytes
-            .get(at..at + len)
-            .ok_or_else(|| "short header".to_owned())
-    };
-    let format = u32::from_le_bytes(word(8, 4)?.try_into().map_err(|_| "short header")?);
+    let (format, rest) = header[MAGIC.len()..].split_at(4);
+    let format = u32::from_le_bytes(format.try_into().map_err(|_| "short header")?);
     if format != FORMAT {
         return Err(format!("format {format}, this version reads {FORMAT}"));
     }
-    let sum = u64::from_le_bytes(word(12, 8)?.try_into().map_err(|_| "short header")?);
-    let rest = &bytes[header..];
-    if xxhash_rust::xxh3::xxh3_64(rest) != sum {
+    let (len, sum) = rest.split_at(8);
+    let len = u64::from_le_bytes(len.try_into().map_err(|_| "short header")?);
+    let sum = u64::from_le_bytes(sum.try_into().map_err(|_| "short header")?);
+    if len > meta.len() {
         return Err("checksum mismatch (truncated or corrupt)".into());
     }
-    let c: Contents<'_> = postcard::from_bytes(rest).map_err(|e| format!("undecodable: {e}"))?;
+    let mut table = vec![0; usize::try_from(len).map_err(|_| "oversized table")?];
+    file.read_exact(&mut table)
+        .map_err(|_| "checksum mismatch (truncated or corrupt)".to_owned())?;
+    if xxhash_rust::xxh3::xxh3_64(&table) != sum {
+        return Err("checksum mismatch (truncated or corrupt)".into());
+    }
+    Ok(Old {
+        file,
+        mtime_ns,
+        table,
+        chunks_at: HEADER as u64 + len,
+    })
+}
+
+const HEADER: usize = MAGIC.len() + 4 + 8 + 8;
+
+/// Decodes the table of contents and checks it against the file's size.
+fn decode(old: &Old) -> Result<Contents<'_>, String> {
+    let c: Contents<'_> =
+        postcard::from_bytes(&old.table).map_err(|e| format!("undecodable: {e}"))?;
     if c.chunks.len() != c.entries.len().div_ceil(CHUNK) {
         return Err("chunk count does not match the entries".into());
     }
+    let chunks: u64 = c.chunks.iter().map(|&(len, _)| u64::from(len)).sum();
+    let size = old.file.metadata().map_err(|e| e.to_string())?.len();
+    if old.chunks_at + chunks != size {
+        return Err("checksum mismatch (truncated or corrupt)".into());
+    }
     Ok(c)
+}
+
+/// Reads chunk bytes into `buf` and checks them.
+fn read_chunk<'b>(
+    file: &std::fs::File,
+    at: u64,
+    len: u32,
+    sum: u64,
+    buf: &'b mut Vec<u8>,
+) -> Result<&'b [u8], String> {
+    buf.resize(len as usize, 0);
+    read_exact_at(file, buf, at).map_err(|e| format!("cannot read: {e}"))?;
+    if xxhash_rust::xxh3::xxh3_64(buf) != sum {
+        return Err("checksum mismatch in an item chunk".into());
+    }
+    Ok(buf)
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &std::fs::File, buf: &mut [u8], at: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, at)
+}
+
+#[cfg(not(unix))]
+fn read_exact_at(file: &std::fs::File, buf: &mut [u8], at: u64) -> io::Result<()> {
+    use std::io::Seek;
+    let mut f = file;
+    f.seek(io::SeekFrom::Start(at))?;
+    f.read_exact(buf)
 }
 
 /// Decodes the `count` items of one chunk.
@@ -506,13 +573,18 @@ impl<'a> Encoder<'a> {
         if self.failed {
             return Err(io::Error::other("an item did not encode"));
         }
+        let mut chunks = Vec::with_capacity(self.chunks.len());
+        for c in &self.chunks {
+            let len = u32::try_from(c.len()).map_err(io::Error::other)?;
+            chunks.push((len, xxhash_rust::xxh3::xxh3_64(c)));
+        }
         let contents = Contents {
             dirs: dirs.iter().map(|(d, st)| (d.as_ref(), *st)).collect(),
             listed: listed.iter().map(AsRef::as_ref).collect(),
             entries: self.entries,
-            chunks: self.chunks.iter().map(Vec::as_slice).collect(),
+            chunks,
         };
-        let body = postcard::to_stdvec(&contents).map_err(io::Error::other)?;
+        let table = postcard::to_stdvec(&contents).map_err(io::Error::other)?;
         let path = store.path(FILE);
         let dir = path.parent().expect("the cache file is in a directory");
         std::fs::create_dir_all(dir)?;
@@ -529,12 +601,16 @@ impl<'a> Encoder<'a> {
             fastrand::u64(..)
         ));
         let result = (|| {
-            let mut f = std::fs::File::create(&tmp)?;
+            let mut f = io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
             f.write_all(MAGIC)?;
             f.write_all(&FORMAT.to_le_bytes())?;
-            f.write_all(&xxhash_rust::xxh3::xxh3_64(&body).to_le_bytes())?;
-            f.write_all(&body)?;
-            drop(f);
+            f.write_all(&(table.len() as u64).to_le_bytes())?;
+            f.write_all(&xxhash_rust::xxh3::xxh3_64(&table).to_le_bytes())?;
+            f.write_all(&table)?;
+            for c in &self.chunks {
+                f.write_all(c)?;
+            }
+            f.into_inner().map_err(io::IntoInnerError::into_error)?;
             std::fs::rename(&tmp, &path)
         })();
         if result.is_err() {
