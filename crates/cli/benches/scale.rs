@@ -4,8 +4,11 @@
 //! 100000) generates each workspace once under `target/bench-ws/`, then
 //! times whole processes: `check` with a warm and a cold file cache (cold
 //! needs root to drop the page cache; otherwise it says so), and the
-//! single-item commands `show`, `set status` and `new issue`. Peak RSS comes
-//! from GNU time when it is installed. Prints a Markdown table.
+//! single-item commands `show`, `set status` and `new issue`; then the graph
+//! verbs: `ready` with the index cache warm, after one file changed (the
+//! cache is brought up to date), and with the cache off
+//! (`NONLINEAR_CACHE=0`), and `path --critical`. Peak RSS comes from GNU
+//! time when it is installed. Prints two Markdown tables.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -34,6 +37,7 @@ fn main() {
         "| issues | files | check warm | check cold | check peak RSS | show | set status | new issue |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut graph_rows = Vec::new();
     for n in sizes {
         let ws = root.join(n.to_string());
         if !ws.join(".nonlinear/config.yaml").exists() {
@@ -112,7 +116,62 @@ fn main() {
             fmt(set),
             fmt(new)
         );
+
+        let ready = |env: &[(&str, &str)]| time(|| run_env(&bin, &ws, &["ready"], env));
+        ready(&[]); // builds the cache
+        let warm = median((0..11).map(|_| ready(&[])).collect());
+        let edited = median(
+            (0..5)
+                .map(|i| {
+                    let status = if i % 2 == 0 { "done" } else { "todo" };
+                    run(&bin, &ws, &["set", &target, "status", status], None);
+                    ready(&[])
+                })
+                .collect(),
+        );
+        let off = median((0..3).map(|_| ready(&[("NONLINEAR_CACHE", "0")])).collect());
+        let critical = median(
+            (0..5)
+                .map(|_| time(|| run(&bin, &ws, &["path", "--critical"], None)))
+                .collect(),
+        );
+        let rss = if gnu_time {
+            peak_rss_of(&bin, &ws, &["ready"])
+        } else {
+            "n/a".into()
+        };
+        graph_rows.push(format!(
+            "| {n} | {} | {} | {} | {} | {rss} |",
+            fmt(warm),
+            fmt(edited),
+            fmt(off),
+            fmt(critical)
+        ));
     }
+    println!();
+    println!(
+        "| issues | ready, cache warm | ready, one file changed | ready, cache off | path --critical | ready peak RSS |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for row in graph_rows {
+        println!("{row}");
+    }
+}
+
+fn run_env(bin: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) {
+    let mut cmd = Command::new(bin);
+    cmd.arg("-C")
+        .arg(dir)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let out = cmd.output().expect("nonlinear runs");
+    assert!(
+        out.status.success(),
+        "nonlinear {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn run(bin: &Path, dir: &Path, args: &[&str], actor: Option<&str>) {
@@ -158,12 +217,16 @@ fn drop_caches() -> bool {
 }
 
 fn peak_rss(bin: &Path, ws: &Path) -> String {
+    peak_rss_of(bin, ws, &["check"])
+}
+
+fn peak_rss_of(bin: &Path, ws: &Path, args: &[&str]) -> String {
     let out = Command::new("/usr/bin/time")
         .args(["-f", "%M"])
         .arg(bin)
         .arg("-C")
         .arg(ws)
-        .arg("check")
+        .args(args)
         .stdout(Stdio::null())
         .output()
         .expect("time runs");

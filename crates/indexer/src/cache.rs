@@ -440,19 +440,26 @@ fn attempt<S>(
 /// Layout: magic, format (u32 LE), length and checksum (xxh3) of the
 /// table (u64 LE each), the table ([`Contents`] in postcard), the chunks.
 fn read_cache(path: &Path) -> Result<Old, String> {
+    open_table(path, MAGIC, FORMAT)
+}
+
+/// Opens a chunked cache file (see [`read_cache`]) of the given kind.
+fn open_table(path: &Path, magic: &[u8; 8], format_wanted: u32) -> Result<Old, String> {
     let mut file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let meta = file.metadata().map_err(|e| format!("cannot stat: {e}"))?;
     let mtime_ns = Stamp::of(&meta).mtime_ns;
     let mut header = [0u8; HEADER];
     file.read_exact(&mut header)
         .map_err(|_| "not a cache file".to_owned())?;
-    if &header[..MAGIC.len()] != MAGIC {
+    if &header[..magic.len()] != magic {
         return Err("not a cache file".into());
     }
-    let (format, rest) = header[MAGIC.len()..].split_at(4);
+    let (format, rest) = header[magic.len()..].split_at(4);
     let format = u32::from_le_bytes(format.try_into().map_err(|_| "short header")?);
-    if format != FORMAT {
-        return Err(format!("format {format}, this version reads {FORMAT}"));
+    if format != format_wanted {
+        return Err(format!(
+            "format {format}, this version reads {format_wanted}"
+        ));
     }
     let (len, sum) = rest.split_at(8);
     let len = u64::from_le_bytes(len.try_into().map_err(|_| "short header")?);
@@ -483,12 +490,18 @@ fn decode(old: &Old) -> Result<Contents<'_>, String> {
     if c.chunks.len() != c.entries.len().div_ceil(CHUNK) {
         return Err("chunk count does not match the entries".into());
     }
-    let chunks: u64 = c.chunks.iter().map(|&(len, _)| u64::from(len)).sum();
+    check_size(old, &c.chunks)?;
+    Ok(c)
+}
+
+/// Whether the chunks the table lists fill the rest of the file exactly.
+fn check_size(old: &Old, chunks: &[(u32, u64)]) -> Result<(), String> {
+    let chunks: u64 = chunks.iter().map(|&(len, _)| u64::from(len)).sum();
     let size = old.file.metadata().map_err(|e| e.to_string())?.len();
     if old.chunks_at + chunks != size {
         return Err("checksum mismatch (truncated or corrupt)".into());
     }
-    Ok(c)
+    Ok(())
 }
 
 /// Reads chunk bytes into `buf` and checks them.
@@ -573,11 +586,7 @@ impl<'a> Encoder<'a> {
         if self.failed {
             return Err(io::Error::other("an item did not encode"));
         }
-        let mut chunks = Vec::with_capacity(self.chunks.len());
-        for c in &self.chunks {
-            let len = u32::try_from(c.len()).map_err(io::Error::other)?;
-            chunks.push((len, xxhash_rust::xxh3::xxh3_64(c)));
-        }
+        let chunks = chunk_table(&self.chunks)?;
         let contents = Contents {
             dirs: dirs.iter().map(|(d, st)| (d.as_ref(), *st)).collect(),
             listed: listed.iter().map(AsRef::as_ref).collect(),
@@ -595,28 +604,185 @@ impl<'a> Encoder<'a> {
                 "# Non-Linear's cache: derived from the files, never committed.\n*\n",
             )?;
         }
-        let tmp = dir.join(format!(
-            ".items.bin.{}.{:x}",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
-        let result = (|| {
-            let mut f = io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
-            f.write_all(MAGIC)?;
-            f.write_all(&FORMAT.to_le_bytes())?;
-            f.write_all(&(table.len() as u64).to_le_bytes())?;
-            f.write_all(&xxhash_rust::xxh3::xxh3_64(&table).to_le_bytes())?;
-            f.write_all(&table)?;
-            for c in &self.chunks {
-                f.write_all(c)?;
-            }
-            f.into_inner().map_err(io::IntoInnerError::into_error)?;
-            std::fs::rename(&tmp, &path)
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
+        write_file(&path, MAGIC, FORMAT, &table, &self.chunks)
+    }
+}
+
+/// Chunks for `write_file`: their length and checksum, for the table.
+fn chunk_table(chunks: &[Vec<u8>]) -> io::Result<Vec<(u32, u64)>> {
+    chunks
+        .iter()
+        .map(|c| {
+            let len = u32::try_from(c.len()).map_err(io::Error::other)?;
+            Ok((len, xxhash_rust::xxh3::xxh3_64(c)))
+        })
+        .collect()
+}
+
+/// Writes a chunked cache file atomically: a temporary file in the same
+/// directory, renamed over `path`.
+fn write_file(
+    path: &Path,
+    magic: &[u8; 8],
+    format: u32,
+    table: &[u8],
+    chunks: &[Vec<u8>],
+) -> io::Result<()> {
+    let dir = path.parent().expect("the cache file is in a directory");
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("cache");
+    let tmp = dir.join(format!(
+        ".{name}.{}.{:x}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let result = (|| {
+        let mut f = io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+        f.write_all(magic)?;
+        f.write_all(&format.to_le_bytes())?;
+        f.write_all(&(table.len() as u64).to_le_bytes())?;
+        f.write_all(&xxhash_rust::xxh3::xxh3_64(table).to_le_bytes())?;
+        f.write_all(table)?;
+        for c in chunks {
+            f.write_all(c)?;
         }
-        result
+        f.into_inner().map_err(io::IntoInnerError::into_error)?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Items parsed from git blobs, keyed by path and blob id: the parse of a
+/// blob never changes, so this cache can never be stale. `diff` between
+/// two revisions of a large workspace reads the unchanged files of both
+/// from here instead of decompressing and parsing every blob (see
+/// [`crate::git`]). It lives in the repository's git directory
+/// (`nonlinear/items-by-blob.bin`), out of any work tree, and holds the
+/// files of the last read that added to it. Only files that parsed without
+/// a problem are kept; the others are parsed every time, so their
+/// diagnostics are always there.
+pub(crate) mod by_blob {
+    use std::path::{Path, PathBuf};
+
+    use rayon::prelude::*;
+    use schema::Item;
+    use serde::{Deserialize, Serialize};
+
+    use super::{CHUNK, check_size, chunk_table, decode_chunk, open_table, read_chunk, write_file};
+
+    const MAGIC: &[u8; 8] = b"NLBLOBS\0";
+    /// Versioned with the workspace cache: both encode [`Item`].
+    const FORMAT: u32 = super::FORMAT;
+
+    #[derive(Serialize, Deserialize)]
+    struct Table<'a> {
+        /// Path and blob id of each item, sorted.
+        #[serde(borrow)]
+        keys: Vec<(&'a str, &'a [u8])>,
+        chunks: Vec<(u32, u64)>,
+    }
+
+    pub(crate) struct ByBlob {
+        path: PathBuf,
+    }
+
+    impl ByBlob {
+        pub(crate) fn in_git_dir(git_dir: &Path) -> ByBlob {
+            ByBlob {
+                path: git_dir.join("nonlinear").join("items-by-blob.bin"),
+            }
+        }
+
+        /// The cached item of each `(path, blob)`, `None` where there is
+        /// none. Never fails: an unreadable cache is an empty one.
+        pub(crate) fn get(&self, files: &[(&str, &[u8])]) -> Vec<Option<Item>> {
+            self.try_get(files)
+                .unwrap_or_else(|_| files.iter().map(|_| None).collect())
+        }
+
+        fn try_get(&self, files: &[(&str, &[u8])]) -> Result<Vec<Option<Item>>, String> {
+            if !super::enabled() {
+                return Err("off".into());
+            }
+            let old = open_table(&self.path, MAGIC, FORMAT)?;
+            let table: Table<'_> =
+                postcard::from_bytes(&old.table).map_err(|e| format!("undecodable: {e}"))?;
+            if table.chunks.len() != table.keys.len().div_ceil(CHUNK) {
+                return Err("chunk count does not match the keys".into());
+            }
+            check_size(&old, &table.chunks)?;
+            let at: Vec<Option<usize>> = files
+                .iter()
+                .map(|key| table.keys.binary_search(key).ok())
+                .collect();
+            let mut wanted = vec![false; table.chunks.len()];
+            for j in at.iter().flatten() {
+                wanted[j / CHUNK] = true;
+            }
+            let mut offsets = Vec::with_capacity(table.chunks.len());
+            let mut o = old.chunks_at;
+            for &(len, _) in &table.chunks {
+                offsets.push(o);
+                o += u64::from(len);
+            }
+            let mut chunks: Vec<Option<Vec<Option<Item>>>> = (0..table.chunks.len())
+                .into_par_iter()
+                .map_init(Vec::new, |buf, c| {
+                    if !wanted[c] {
+                        return Ok(None);
+                    }
+                    let (len, sum) = table.chunks[c];
+                    let count = CHUNK.min(table.keys.len() - c * CHUNK);
+                    read_chunk(&old.file, offsets[c], len, sum, buf)
+                        .and_then(|bytes| decode_chunk(bytes, count))
+                        .map(Some)
+                })
+                .collect::<Result<_, String>>()?;
+            Ok(at
+                .into_iter()
+                .map(|j| {
+                    let j = j?;
+                    chunks[j / CHUNK].as_mut()?.get_mut(j % CHUNK)?.take()
+                })
+                .collect())
+        }
+
+        /// Replaces the cache with these items (sorted by path and blob id
+        /// here). Best effort: a read-only git directory goes without.
+        pub(crate) fn put(&self, mut items: Vec<(&str, &[u8], &Item)>) {
+            items.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+            items.dedup_by(|a, b| (a.0, a.1) == (b.0, b.1));
+            let chunks: Result<Vec<Vec<u8>>, postcard::Error> = items
+                .par_chunks(CHUNK)
+                .map(|chunk| {
+                    let mut out = Vec::with_capacity(chunk.len() * 256);
+                    for (_, _, item) in chunk {
+                        postcard::to_io(&Some(*item), &mut out)?;
+                    }
+                    Ok(out)
+                })
+                .collect();
+            let Ok(chunks) = chunks else {
+                return;
+            };
+            let Ok(table) = chunk_table(&chunks) else {
+                return;
+            };
+            let table = Table {
+                keys: items.iter().map(|(p, k, _)| (*p, *k)).collect(),
+                chunks: table,
+            };
+            let Ok(bytes) = postcard::to_stdvec(&table) else {
+                return;
+            };
+            if let Some(dir) = self.path.parent()
+                && std::fs::create_dir_all(dir).is_ok()
+            {
+                let _ = write_file(&self.path, MAGIC, FORMAT, &bytes, &chunks);
+            }
+        }
     }
 }
 

@@ -34,6 +34,8 @@ use std::path::{Path, PathBuf};
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
 use rayon::prelude::*;
+
+use crate::cache::by_blob::ByBlob;
 use schema::parse::{self, Body, FileKind};
 use schema::{Config, Diagnostic, Item, Kind, PathProbe, Workspace};
 
@@ -528,28 +530,81 @@ impl Repo {
                     None => (None, None, Vec::new()),
                 })
             };
+        // Files read whole without bodies can come from the blob cache.
+        let cache = files
+            .iter()
+            .all(|(p, _)| body(p) == Body::Drop)
+            .then(|| ByBlob::in_git_dir(self.repo.to_thread_local().common_dir()));
+        let mut cached = match &cache {
+            Some(c) => {
+                let keys: Vec<(&str, &[u8])> = files
+                    .iter()
+                    .map(|(p, id)| (p.as_str(), id.as_bytes()))
+                    .collect();
+                c.get(&keys)
+            }
+            None => Vec::new(),
+        };
+        let missing: Vec<usize> = (0..files.len())
+            .filter(|&i| cached.get(i).is_none_or(Option::is_none))
+            .collect();
         // Chunks, so that each thread sets up a repository handle (and its
         // pack cache) a few times, not once per file.
-        let chunk = (files.len() / (4 * rayon::current_num_threads())).clamp(64, 4096);
-        let parsed: Vec<Vec<One>> = files
+        let chunk = (missing.len() / (4 * rayon::current_num_threads())).clamp(64, 4096);
+        let parsed: Vec<Vec<One>> = missing
             .par_chunks(chunk)
             .map(|chunk| {
                 let repo = self.repo.to_thread_local();
                 chunk
                     .iter()
-                    .map(|f| one(&repo, f))
+                    .map(|&i| one(&repo, &files[i]))
                     .collect::<Result<Vec<_>, _>>()
             })
             .collect::<Result<_, _>>()?;
-        let parsed = parsed.into_iter().flatten();
+        let mut parsed = parsed.into_iter().flatten();
         let mut out = Parsed::default();
         out.items.reserve(files.len());
-        for (c, i, d) in parsed {
-            if c.is_some() {
-                out.config = c;
+        // Which items came out clean (no problem to report), for the cache.
+        let mut clean = Vec::with_capacity(files.len());
+        let mut fresh = false;
+        let mut missing = missing.into_iter().peekable();
+        for i in 0..files.len() {
+            if missing.peek() == Some(&i) {
+                missing.next();
+                let Some((c, item, d)) = parsed.next() else {
+                    break;
+                };
+                if c.is_some() {
+                    out.config = c;
+                }
+                if let Some(item) = item {
+                    if d.is_empty() {
+                        clean.push(i);
+                        fresh = true;
+                    }
+                    out.items.push(item);
+                }
+                out.diags.extend(d);
+            } else if let Some(item) = cached.get_mut(i).and_then(Option::take) {
+                clean.push(i);
+                out.items.push(item);
             }
-            out.items.extend(i);
-            out.diags.extend(d);
+        }
+        if let Some(cache) = cache
+            && fresh
+        {
+            // `clean` and the items were pushed in the same order, but
+            // items with problems sit between them: match by path.
+            let by_path: HashMap<&str, &Item> =
+                out.items.iter().map(|i| (i.path.as_str(), i)).collect();
+            let entries = clean
+                .iter()
+                .filter_map(|&i| {
+                    let (path, id) = &files[i];
+                    Some((path.as_str(), id.as_bytes(), *by_path.get(path.as_str())?))
+                })
+                .collect();
+            cache.put(entries);
         }
         Ok(out)
     }

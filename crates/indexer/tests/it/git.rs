@@ -358,6 +358,49 @@ fn diff_of_two_revisions() {
 }
 
 #[test]
+fn the_blob_cache_answers_like_the_blobs_and_survives_damage() {
+    let (g, a, b) = everything();
+    let cache = g.root.join(".git/nonlinear/items-by-blob.bin");
+    let repo = Repo::open(&g.root).unwrap();
+    let first = repo.diff(&a, &b).unwrap();
+    assert!(cache.is_file(), "the first diff fills the cache");
+    let written = std::fs::read(&cache).unwrap();
+    let same = |d: &git::RevDiff| {
+        assert_eq!(d.diff.changes, first.diff.changes);
+        assert_eq!(
+            problems(&d.diff.introduced),
+            problems(&first.diff.introduced)
+        );
+        assert_eq!(problems(&d.diff.fixed), problems(&first.diff.fixed));
+        assert_eq!(d.new.items, first.new.items);
+        assert_eq!(d.old.items, first.old.items);
+    };
+    same(&repo.diff(&a, &b).unwrap());
+    assert_eq!(
+        std::fs::read(&cache).unwrap(),
+        written,
+        "a diff that found everything in the cache leaves it alone"
+    );
+    let mut flipped = written.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 0x55;
+    for damage in [
+        b"garbage".to_vec(),
+        written[..written.len() / 2].to_vec(),
+        flipped,
+    ] {
+        std::fs::write(&cache, damage).unwrap();
+        same(&repo.diff(&a, &b).unwrap());
+    }
+    assert_eq!(std::fs::read(&cache).unwrap(), written, "rebuilt as it was");
+    assert_eq!(
+        g.git(&["status", "--porcelain", "--untracked-files=all"]),
+        "",
+        "the cache is in the git directory, not the work tree"
+    );
+}
+
+#[test]
 fn a_reparent_reads_as_one() {
     let (g, a, b) = everything();
     let d = git::diff_revs(&g.root, &a, &b).unwrap();
