@@ -28,6 +28,7 @@ mod graph;
 mod history;
 mod output;
 mod read;
+mod search;
 mod watch;
 
 #[derive(Debug, Parser)]
@@ -98,6 +99,16 @@ enum Cmd {
         query: Vec<String>,
         #[arg(long)]
         limit: Option<usize>,
+    },
+    /// Search issues, components, artifacts and comments: typo-tolerant
+    /// words plus the filters of `list`, best match first.
+    Search {
+        /// Words and filter terms, e.g. `login redirct status:open`.
+        query: Vec<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
     },
     /// The decomposition tree below ROOT (the whole project by default),
     /// with progress per component and parent issue.
@@ -237,7 +248,7 @@ pub enum Outcome {
 }
 
 /// Options of `list` and `ready` (and the global ones) that take a value.
-const VALUE_OPTIONS: &[&str] = &["--limit", "--as", "-C", "--under", "--rev"];
+const VALUE_OPTIONS: &[&str] = &["--limit", "--offset", "--as", "-C", "--under", "--rev"];
 
 /// Moves the filter terms of `list`/`ready` and the arguments of `set`
 /// behind a `--`, so that negated terms (`-label:wontfix`, `labels -bug`)
@@ -247,7 +258,7 @@ fn filter_terms_last(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let i = command_at(&args);
     if !matches!(
         args.get(i).and_then(|a| a.to_str()),
-        Some("list" | "ready" | "set")
+        Some("list" | "ready" | "set" | "search")
     ) {
         return args;
     }
@@ -393,6 +404,11 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     query,
                     limit,
                 } => graph::ready(&ctx, under.as_deref(), &query.join(" "), limit),
+                Cmd::Search {
+                    query,
+                    limit,
+                    offset,
+                } => search::search(&ctx, &query.join(" "), limit, offset),
                 Cmd::Tree {
                     root,
                     layers,

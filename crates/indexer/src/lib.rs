@@ -33,6 +33,7 @@ pub mod export;
 pub mod git;
 pub mod graph;
 pub mod query;
+pub mod search;
 pub mod watch;
 
 pub use graph::{Builder, Edge, EdgeKind, Graph, GraphScope, Node, NodeKind, Source};

@@ -21,6 +21,10 @@
 //!   (edits in place with the old mtime put back, renames, racy files,
 //!   random change sequences), rebuilt when damaged, invisible to git.
 
+//! * `search`: the search index: typos by word length, prefixes, ranking,
+//!   short ids, filters equal to `list`'s, facets, snippets, freshness,
+//!   recovery, and any query answered.
+
 // `cfg(test)` lets clippy treat the helpers as test code too
 // (`allow-unwrap-in-tests`).
 #[cfg(test)]
@@ -37,6 +41,8 @@ mod incremental;
 mod lookups;
 #[cfg(test)]
 mod queries;
+#[cfg(test)]
+mod search;
 #[cfg(test)]
 mod support;
 #[cfg(test)]

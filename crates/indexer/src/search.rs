@@ -1,0 +1,1690 @@
+//! Search that forgives typos: a tantivy index over issues, components,
+//! artifacts and comments, kept in `.nonlinear/cache/search/`.
+//!
+//! # Documents
+//!
+//! One per workspace file (its path is the document's id): title,
+//! description or comment text, and the fields filters need — short id,
+//! status and its category, labels, assignee, owner, author, priority,
+//! estimate, due date, cycle, the keys and ids of the item and everything
+//! above it (`under:`), the fields that are empty (`no:`), and the file's
+//! modification time (recency). A comment's document also names its item
+//! (key, title, id) and is `under:` whatever its item is under.
+//!
+//! # Queries
+//!
+//! A query is the filter grammar of `list` (`status:started label:bug
+//! under:AUTH …`); its free words are the text. Text matching follows
+//! Meilisearch's rules and improves on them:
+//!
+//! * typos by word length: none up to 4 characters, 1 for 5–8, 2 from 9
+//!   (a transposition counts as one);
+//! * the last word also matches as a prefix, so the palette can search as
+//!   you type;
+//! * ranking, most important first: documents with every word before those
+//!   with some; then per word the best of exact in the title, exact in the
+//!   text, prefix, typo'd in the title, typo'd in the text, summed over the
+//!   words; then the most recently modified;
+//! * a short id or component key typed exactly is the first hit;
+//! * `"quoted phrases"` must appear as written (no typos).
+//!
+//! Filters mean exactly what they mean in `list` (`under:` also takes a
+//! comment to its item's subtree); `is:blocked` and `is:ready` are asked of
+//! the graph. A query that does not parse is searched as literal words — a
+//! search box never answers with an error — and queries are bounded
+//! ([`MAX_QUERY_CHARS`], [`MAX_WORDS`]).
+//!
+//! # Freshness
+//!
+//! [`SearchIndex::sync`] brings the index up to date with the files the
+//! way the item cache does (stamps, git's racy rule, content hashes; see
+//! [`crate::cache`]), and also re-indexes documents whose context changed
+//! (a parent moved, a status changed category). It commits and reloads the
+//! reader before returning, so a search right after an edit sees it. A
+//! missing, corrupt or other-version index is rebuilt, never a crash.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use petgraph::stable_graph::NodeIndex;
+use rayon::prelude::*;
+use schema::filter::{Cmp, Filter, MissingField, Pred};
+use schema::model::Category;
+use schema::parse::{self, Body, FileKind};
+use schema::store::{Stamp, Store};
+use schema::{Config, Fields, Item, Kind};
+use serde::{Deserialize, Serialize};
+use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
+use tantivy::columnar::StrColumn;
+use tantivy::query::{
+    AllQuery, BooleanQuery, ConstScoreQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur,
+    PhraseQuery, RangeQuery, TermQuery,
+};
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
+    TextOptions, Value as _,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, TokenStream,
+};
+use tantivy::{DocAddress, DocId, Index, IndexReader, ReloadPolicy, Score, SegmentReader, Term};
+
+use crate::Graph;
+
+/// The index directory, workspace-relative.
+pub const DIR: &str = ".nonlinear/cache/search";
+/// Bump when documents or the schema change: an index of another version
+/// is rebuilt.
+pub const VERSION: u32 = 1;
+/// Longer queries are cut here (at a character boundary).
+pub const MAX_QUERY_CHARS: usize = 512;
+/// Words after this many are ignored.
+pub const MAX_WORDS: usize = 16;
+const TOKENIZER: &str = "nl";
+const MANIFEST: &str = "manifest.bin";
+const MANIFEST_MAGIC: &[u8; 8] = b"NLSRCH\0\0";
+
+/// Per-word weights: the best match of a word counts.
+const EXACT_TITLE: f32 = 1000.0;
+const EXACT_TEXT: f32 = 300.0;
+const PREFIX_TITLE: f32 = 200.0;
+const PREFIX_TEXT: f32 = 60.0;
+const TYPO_TITLE: f32 = 20.0;
+const TYPO_TEXT: f32 = 6.0;
+/// A short id typed exactly.
+const KEY: f32 = 1.0e6;
+
+/// Errors that reach the caller: only the index directory being unusable
+/// in a way a rebuild cannot fix (no space, no permission).
+#[derive(Debug, thiserror::Error)]
+#[error("search index in {path}: {message}")]
+pub struct SearchError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+/// The fields of a document.
+#[derive(Debug, Clone, Copy)]
+struct F {
+    uid: Field,
+    kind: Field,
+    key: Field,
+    key_lc: Field,
+    item_id: Field,
+    item_key: Field,
+    item_title: Field,
+    title: Field,
+    text: Field,
+    status: Field,
+    category: Field,
+    open: Field,
+    labels: Field,
+    assignee: Field,
+    owner: Field,
+    created_by: Field,
+    priority: Field,
+    estimate: Field,
+    due: Field,
+    cycle: Field,
+    under: Field,
+    missing: Field,
+    updated: Field,
+}
+
+fn schema() -> (Schema, F) {
+    let mut b = Schema::builder();
+    let text = TextOptions::default()
+        .set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(TOKENIZER)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        )
+        .set_stored();
+    let f = F {
+        uid: b.add_text_field("uid", STRING | STORED),
+        kind: b.add_text_field("kind", STRING | STORED),
+        key: b.add_text_field("key", STORED),
+        key_lc: b.add_text_field("key_lc", STRING),
+        item_id: b.add_text_field("item_id", STRING | STORED),
+        item_key: b.add_text_field("item_key", STORED),
+        item_title: b.add_text_field("item_title", STORED),
+        title: b.add_text_field("title", text.clone()),
+        text: b.add_text_field("text", text),
+        status: b.add_text_field("status", STRING | FAST | STORED),
+        category: b.add_text_field("category", STRING),
+        open: b.add_text_field("open", STRING),
+        labels: b.add_text_field("labels", STRING | FAST),
+        assignee: b.add_text_field("assignee", STRING | FAST | STORED),
+        owner: b.add_text_field("owner", STRING),
+        created_by: b.add_text_field("created_by", STRING),
+        priority: b.add_u64_field("priority", INDEXED | STORED),
+        estimate: b.add_f64_field("estimate", INDEXED),
+        due: b.add_i64_field("due", INDEXED),
+        cycle: b.add_text_field("cycle", STRING),
+        under: b.add_text_field("under", STRING),
+        missing: b.add_text_field("missing", STRING),
+        updated: b.add_i64_field("updated", FAST | STORED),
+    };
+    (b.build(), f)
+}
+
+/// Words as the index sees them: split at anything not a letter or digit,
+/// lower-cased, accents folded, absurdly long tokens dropped.
+fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(64))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+/// `text` as index words, with their byte ranges in `text`.
+fn words(text: &str) -> Vec<(String, usize, usize)> {
+    let mut a = analyzer();
+    let mut stream = a.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        let t = stream.token();
+        out.push((t.text.clone(), t.offset_from, t.offset_to));
+    }
+    out
+}
+
+/// Typos a word of this many characters may carry (Meilisearch's rule).
+pub fn typo_budget(word: &str) -> u8 {
+    match word.chars().count() {
+        0..=4 => 0,
+        5..=8 => 1,
+        _ => 2,
+    }
+}
+
+/// The index state of one file, to tell next time what changed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Entry {
+    path: String,
+    stamp: Stamp,
+    hash: u64,
+    /// Hash of what the document takes from other files (ancestors, the
+    /// status category, a comment's item).
+    context: u64,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Manifest {
+    version: u32,
+    /// The tantivy commit this manifest describes.
+    opstamp: u64,
+    /// The index's files as that commit left them: a file changed behind
+    /// our back (or damaged) shows as a different stamp, and the index is
+    /// rebuilt instead of read.
+    files: Vec<(String, Stamp)>,
+    entries: Vec<Entry>,
+}
+
+/// What a [`SearchIndex::sync`] did.
+#[derive(Debug, Clone, Default)]
+pub struct SyncReport {
+    pub files: usize,
+    /// Documents added or replaced.
+    pub indexed: usize,
+    pub deleted: usize,
+    /// Why the index was rebuilt from nothing, if it was.
+    pub rebuilt: Option<String>,
+    pub took: Duration,
+}
+
+/// The search index of one workspace.
+pub struct SearchIndex {
+    dir: PathBuf,
+    index: Index,
+    reader: IndexReader,
+    f: F,
+    manifest: Manifest,
+    /// The manifest file's modification time when read (racy rule).
+    manifest_mtime: i64,
+    /// Why the index on disk could not be used, if it could not.
+    rebuilt: Option<String>,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex")
+            .field("dir", &self.dir)
+            .field("documents", &self.reader.searcher().num_docs())
+            .finish()
+    }
+}
+
+impl SearchIndex {
+    /// Opens the index of the workspace in `store`, creating it (empty)
+    /// when it is missing and recreating it when it is unreadable or of
+    /// another version. Call [`SearchIndex::sync`] before searching.
+    pub fn open(store: &Store) -> Result<SearchIndex, SearchError> {
+        let dir = store.path(DIR);
+        match Self::open_existing(&dir) {
+            Ok(ix) => Ok(ix),
+            Err(why) => {
+                let mut ix = Self::create(&dir)?;
+                if dir.join("meta.json").exists() || dir.join(MANIFEST).exists() {
+                    ix.rebuilt = Some(why);
+                } else {
+                    ix.rebuilt = Some("no index yet".into());
+                }
+                Ok(ix)
+            }
+        }
+    }
+
+    fn open_existing(dir: &Path) -> Result<SearchIndex, String> {
+        // tantivy trusts its files; a damaged one that slipped past the
+        // stamps can make it panic. That is a reason to rebuild, not to
+        // crash.
+        std::panic::catch_unwind(|| Self::try_open_existing(dir))
+            .unwrap_or_else(|_| Err("index unreadable".into()))
+    }
+
+    fn try_open_existing(dir: &Path) -> Result<SearchIndex, String> {
+        let bytes = std::fs::read(dir.join(MANIFEST)).map_err(|e| format!("manifest: {e}"))?;
+        let mtime = std::fs::metadata(dir.join(MANIFEST))
+            .map(|m| Stamp::of(&m).mtime_ns)
+            .map_err(|e| e.to_string())?;
+        let manifest = decode_manifest(&bytes)?;
+        if index_files(dir) != manifest.files {
+            return Err("index files changed since they were written".into());
+        }
+        let (schema, f) = schema();
+        let index = Index::open_in_dir(dir).map_err(|e| format!("index: {e}"))?;
+        if index.schema() != schema {
+            return Err("index of another schema".into());
+        }
+        let metas = index.load_metas().map_err(|e| format!("index: {e}"))?;
+        if metas.opstamp != manifest.opstamp {
+            return Err(format!(
+                "index at commit {} but manifest at {}",
+                metas.opstamp, manifest.opstamp
+            ));
+        }
+        index.tokenizers().register(TOKENIZER, analyzer());
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|e| format!("index: {e}"))?;
+        // A damaged segment shows when it is read: touch every stored and
+        // fast field once, cheaply, through a count of all documents.
+        let searcher: tantivy::Searcher = reader.searcher();
+        searcher
+            .search(&AllQuery, &Count)
+            .map_err(|e| format!("index: {e}"))?;
+        Ok(SearchIndex {
+            dir: dir.to_owned(),
+            index,
+            reader,
+            f,
+            manifest,
+            manifest_mtime: mtime,
+            rebuilt: None,
+        })
+    }
+
+    fn create(dir: &Path) -> Result<SearchIndex, SearchError> {
+        let err = |message: String| SearchError {
+            path: dir.to_owned(),
+            message,
+        };
+        match std::fs::symlink_metadata(dir) {
+            Ok(m) if m.is_dir() => std::fs::remove_dir_all(dir),
+            Ok(_) => std::fs::remove_file(dir),
+            Err(_) => Ok(()),
+        }
+        .map_err(|e| err(format!("cannot remove: {e}")))?;
+        std::fs::create_dir_all(dir).map_err(|e| err(format!("cannot create: {e}")))?;
+        if let Some(cache) = dir.parent() {
+            let ignore = cache.join(".gitignore");
+            if !ignore.exists() {
+                let _ = std::fs::write(
+                    &ignore,
+                    "# Non-Linear's cache: derived from the files, never committed.\n*\n",
+                );
+            }
+        }
+        let (schema, f) = schema();
+        let index = Index::create_in_dir(dir, schema).map_err(|e| err(e.to_string()))?;
+        index.tokenizers().register(TOKENIZER, analyzer());
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|e| err(e.to_string()))?;
+        Ok(SearchIndex {
+            dir: dir.to_owned(),
+            index,
+            reader,
+            f,
+            manifest: Manifest {
+                version: VERSION,
+                ..Manifest::default()
+            },
+            manifest_mtime: i64::MIN,
+            rebuilt: None,
+        })
+    }
+
+    /// Number of documents.
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes the index takes on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        std::fs::read_dir(&self.dir)
+            .map(|rd| {
+                rd.filter_map(Result::ok)
+                    .filter_map(|e| e.metadata().ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+
+    /// Brings the index up to date with the workspace's files: every file
+    /// is checked (stamps, racy rule, content hashes), changed ones are
+    /// read and re-indexed, documents of deleted files removed, and
+    /// documents whose context in `graph` changed re-indexed. `graph` must
+    /// be the graph of the same files. Commits and reloads before
+    /// returning.
+    pub fn sync(&mut self, store: &Store, graph: &Graph) -> Result<SyncReport, SearchError> {
+        let t = Instant::now();
+        let mut report = SyncReport {
+            rebuilt: self.rebuilt.take(),
+            ..SyncReport::default()
+        };
+        let mut files = store.files();
+        files.retain(|f| f != parse::CONFIG_PATH);
+        report.files = files.len();
+        let stamps = store.stamps(&files);
+        let contexts: Vec<u64> = files.par_iter().map(|p| context_hash(graph, p)).collect();
+        let old: HashMap<&str, &Entry> = self
+            .manifest
+            .entries
+            .iter()
+            .map(|e| (e.path.as_str(), e))
+            .collect();
+        let settled =
+            |st: &Stamp| st.mtime_ns < self.manifest_mtime && st.ctime_ns < self.manifest_mtime;
+        let mut keep: Vec<Entry> = Vec::with_capacity(files.len());
+        let mut todo: Vec<usize> = Vec::new();
+        for (i, path) in files.iter().enumerate() {
+            match (old.get(path.as_str()), &stamps[i]) {
+                (Some(e), Some(st))
+                    if e.stamp == *st && settled(st) && e.context == contexts[i] =>
+                {
+                    keep.push((*e).clone());
+                }
+                _ => todo.push(i),
+            }
+        }
+        let present: std::collections::HashSet<&str> = files.iter().map(String::as_str).collect();
+        let gone: Vec<String> = self
+            .manifest
+            .entries
+            .iter()
+            .filter(|e| !present.contains(e.path.as_str()))
+            .map(|e| e.path.clone())
+            .collect();
+
+        let paths: Vec<String> = todo.iter().map(|&i| files[i].clone()).collect();
+        let f = self.f;
+        let config = graph.config();
+        type Read = Option<(Stamp, u64, Option<tantivy::TantivyDocument>)>;
+        let read: Vec<Read> = store.read_each(&paths, |rel, res| {
+            let (bytes, stamp) = res.ok()?;
+            let hash = xxhash_rust::xxh3::xxh3_64(bytes);
+            let Some(FileKind::Item(kind)) = parse::classify(rel) else {
+                return Some((stamp, hash, None));
+            };
+            let (item, _) = parse::parse_item_with(rel, kind, bytes, Body::Keep);
+            let doc = item.map(|item| document(&f, &item, graph, config, stamp.mtime_ns));
+            Some((stamp, hash, doc))
+        });
+        let mut writer = (!read.is_empty() || !gone.is_empty())
+            .then(|| self.writer(paths.len()))
+            .transpose()?;
+        for (k, r) in read.into_iter().enumerate() {
+            let i = todo[k];
+            let path = &files[i];
+            let Some((stamp, hash, doc)) = r else {
+                // Unreadable now: drop what we had; tried again next time.
+                if let Some(w) = &mut writer {
+                    w.delete_term(Term::from_field_text(f.uid, path));
+                }
+                continue;
+            };
+            let unchanged = old
+                .get(path.as_str())
+                .is_some_and(|e| e.hash == hash && e.context == contexts[i]);
+            if !unchanged && let Some(w) = &mut writer {
+                w.delete_term(Term::from_field_text(f.uid, path));
+                if let Some(doc) = doc {
+                    w.add_document(doc).map_err(|e| self.err(e))?;
+                }
+                report.indexed += 1;
+            }
+            keep.push(Entry {
+                path: path.clone(),
+                stamp,
+                hash,
+                context: contexts[i],
+            });
+        }
+        if let Some(w) = &mut writer {
+            for path in &gone {
+                w.delete_term(Term::from_field_text(f.uid, path));
+            }
+        }
+        report.deleted = gone.len();
+        keep.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+        let changed_entries = writer.is_some() || keep.len() != self.manifest.entries.len();
+        if let Some(mut w) = writer {
+            let opstamp = w.commit().map_err(|e| self.err(e))?;
+            w.wait_merging_threads().map_err(|e| self.err(e))?;
+            self.manifest.opstamp = opstamp;
+            self.reader.reload().map_err(|e| self.err(e))?;
+        }
+        if changed_entries || report.indexed > 0 || !gone.is_empty() {
+            self.manifest.entries = keep;
+            self.write_manifest()?;
+        } else {
+            // Racy entries were re-read; a newer manifest settles them.
+            let racy = self.manifest.entries.iter().any(|e| !settled(&e.stamp));
+            self.manifest.entries = keep;
+            if racy {
+                self.write_manifest()?;
+            }
+        }
+        report.took = t.elapsed();
+        Ok(report)
+    }
+
+    fn writer(&self, docs: usize) -> Result<tantivy::IndexWriter, SearchError> {
+        let (threads, memory) = if docs > 10_000 {
+            (rayon::current_num_threads().clamp(1, 4), 128 << 20)
+        } else {
+            (1, 32 << 20)
+        };
+        self.index
+            .writer_with_num_threads(threads, memory)
+            .map_err(|e| self.err(e))
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> SearchError {
+        SearchError {
+            path: self.dir.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    fn write_manifest(&mut self) -> Result<(), SearchError> {
+        self.manifest.version = VERSION;
+        self.manifest.files = index_files(&self.dir);
+        let body = postcard::to_stdvec(&self.manifest).map_err(|e| self.err(e))?;
+        let mut out = Vec::with_capacity(body.len() + 16);
+        out.extend_from_slice(MANIFEST_MAGIC);
+        out.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(&body).to_le_bytes());
+        out.extend_from_slice(&body);
+        let path = self.dir.join(MANIFEST);
+        let tmp = self.dir.join(format!(".{MANIFEST}.{}", std::process::id()));
+        std::fs::write(&tmp, &out).map_err(|e| self.err(e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| self.err(e))?;
+        self.manifest_mtime = std::fs::metadata(&path)
+            .map(|m| Stamp::of(&m).mtime_ns)
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Runs a query. `me` resolves `@me`; `graph` answers `is:blocked` and
+    /// `is:ready` and must be the graph of the indexed files.
+    pub fn search(&self, q: &SearchQuery<'_>, graph: &Graph) -> Results {
+        let t = Instant::now();
+        let plan = Plan::of(q.text, q.me);
+        let searcher = self.reader.searcher();
+        let f = &self.f;
+        let filters = plan.filter_clauses(f);
+        let graph_filter = plan.graph_filter();
+        let limit = q.limit.max(1);
+
+        let with_filters =
+            |core: Box<dyn tantivy::query::Query>| -> Box<dyn tantivy::query::Query> {
+                if filters.is_empty() {
+                    return core;
+                }
+                let mut clauses = vec![(Occur::Must, core)];
+                clauses.extend(filters.iter().map(|(o, c)| (*o, c.box_clone())));
+                Box::new(BooleanQuery::new(clauses))
+            };
+        let word_queries: Vec<Box<dyn tantivy::query::Query>> = plan
+            .words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| word_query(f, w, q.prefix_last && i + 1 == plan.words.len()))
+            .collect();
+        let phrases: Vec<Box<dyn tantivy::query::Query>> = plan
+            .phrases
+            .iter()
+            .filter_map(|p| phrase_query(f, p))
+            .collect();
+        let must_phrases = |mut clauses: Vec<(Occur, Box<dyn tantivy::query::Query>)>| {
+            clauses.extend(phrases.iter().map(|p| (Occur::Must, p.box_clone())));
+            clauses
+        };
+        // Tier 1: every word. Tier 2: some words (only with two or more).
+        let tiers: Vec<Box<dyn tantivy::query::Query>> =
+            if word_queries.is_empty() && phrases.is_empty() {
+                vec![with_filters(Box::new(AllQuery))]
+            } else {
+                let all = must_phrases(
+                    word_queries
+                        .iter()
+                        .map(|w| (Occur::Must, w.box_clone()))
+                        .collect(),
+                );
+                let mut tiers = vec![with_filters(Box::new(BooleanQuery::new(all)))];
+                if word_queries.len() > 1 {
+                    let some = must_phrases(
+                        word_queries
+                            .iter()
+                            .map(|w| (Occur::Should, w.box_clone()))
+                            .collect(),
+                    );
+                    tiers.push(with_filters(Box::new(BooleanQuery::new(some))));
+                }
+                tiers
+            };
+
+        let updated = f.updated;
+        let recency = move |segment: &SegmentReader| {
+            let col = segment
+                .fast_fields()
+                .i64("updated")
+                .ok()
+                .map(|c| c.first_or_default_col(0));
+            move |doc: DocId, score: Score| (score, col.as_ref().map_or(0, |c| c.get_val(doc)))
+        };
+        let _ = updated;
+
+        let mut seen = std::collections::HashSet::new();
+        let mut ranked: Vec<(u8, f32, DocAddress)> = Vec::new();
+        // The short id typed exactly.
+        if let Some(key) = &plan.key
+            && let Ok(docs) = searcher.search(
+                &with_filters(Box::new(TermQuery::new(
+                    Term::from_field_text(f.key_lc, key),
+                    IndexRecordOption::Basic,
+                ))),
+                &TopDocs::with_limit(4).order_by_score(),
+            )
+        {
+            for (_, addr) in docs {
+                if seen.insert(addr) {
+                    ranked.push((0, KEY, addr));
+                }
+            }
+        }
+        let mut total = 0;
+        let mut facets = Facets::default();
+        let want = if graph_filter.is_some() {
+            usize::MAX
+        } else {
+            limit + q.offset
+        };
+        for (tier, query) in tiers.iter().enumerate() {
+            let last = tier + 1 == tiers.len();
+            // Facets and the total come from the widest tier.
+            if last
+                && graph_filter.is_none()
+                && let Ok((n, fc)) = searcher.search(query.as_ref(), &(Count, FacetCollector))
+            {
+                total = n;
+                facets = fc;
+            }
+            let room = want.saturating_sub(ranked.len());
+            if room == 0 && !last {
+                continue;
+            }
+            let top = TopDocs::with_limit(room.clamp(1, searcher.num_docs().max(1) as usize))
+                .tweak_score(recency);
+            let Ok(docs) = searcher.search(query.as_ref(), &top) else {
+                continue;
+            };
+            for ((score, _), addr) in docs {
+                if seen.insert(addr) {
+                    ranked.push((tier as u8 + 1, score, addr));
+                }
+            }
+        }
+        // The short id hit may sit outside the text's matches: count it.
+        total = total.max(ranked.len());
+
+        let mut hits: Vec<Hit> = Vec::new();
+        let mut kept = 0;
+        let mut facet_hits = Vec::new();
+        for (tier, score, addr) in ranked {
+            let Ok(doc) = searcher.doc::<tantivy::TantivyDocument>(addr) else {
+                continue;
+            };
+            let hit = self.hit(&doc, &plan, tier, score);
+            if let Some(pred) = &graph_filter
+                && !pred(graph, &hit)
+            {
+                continue;
+            }
+            kept += 1;
+            if graph_filter.is_some() {
+                facet_hits.push((
+                    hit.status.clone(),
+                    hit.assignee.clone(),
+                    doc_labels(&doc, f),
+                ));
+            }
+            if kept > q.offset && hits.len() < limit {
+                hits.push(hit);
+            }
+        }
+        if graph_filter.is_some() {
+            total = kept;
+            facets = Facets::from_hits(facet_hits);
+        }
+        Results {
+            hits,
+            total,
+            facets,
+            literal: plan.literal,
+            words: plan.words.iter().map(|w| w.text.clone()).collect(),
+            took: t.elapsed(),
+        }
+    }
+
+    fn hit(&self, doc: &tantivy::TantivyDocument, plan: &Plan, tier: u8, score: f32) -> Hit {
+        let f = &self.f;
+        let s = |field: Field| -> String {
+            doc.get_first(field)
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_owned()
+        };
+        let kind = match s(f.kind).as_str() {
+            "component" => Kind::Component,
+            "artifact" => Kind::Artifact,
+            "comment" => Kind::Comment,
+            _ => Kind::Issue,
+        };
+        let title = s(f.title);
+        let text = s(f.text);
+        let (item_key, item_title) = if kind == Kind::Comment {
+            (s(f.item_key), s(f.item_title))
+        } else {
+            (s(f.key), title.clone())
+        };
+        let status = s(f.status);
+        let assignee = s(f.assignee);
+        Hit {
+            kind,
+            key: item_key,
+            path: s(f.uid),
+            title_highlights: highlight(&item_title, plan),
+            title: item_title,
+            snippet: snippet(&text, plan),
+            status: (!status.is_empty()).then_some(status),
+            assignee: (!assignee.is_empty() && assignee != "none").then_some(assignee),
+            priority: doc
+                .get_first(f.priority)
+                .and_then(|v| v.as_u64())
+                .map(|p| p as u8),
+            updated: doc
+                .get_first(f.updated)
+                .and_then(|v| v.as_i64())
+                .unwrap_or(0),
+            tier,
+            score,
+        }
+    }
+}
+
+/// The index's own files (not ours, not lock files) with their stamps,
+/// sorted.
+fn index_files(dir: &Path) -> Vec<(String, Stamp)> {
+    let mut out: Vec<(String, Stamp)> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .filter_map(|e| {
+                    let name = e.file_name().into_string().ok()?;
+                    if name.starts_with('.') || name == MANIFEST {
+                        return None;
+                    }
+                    Some((name, Stamp::of(&e.metadata().ok()?)))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn doc_labels(doc: &tantivy::TantivyDocument, f: &F) -> Vec<String> {
+    doc.get_all(f.labels)
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+fn decode_manifest(bytes: &[u8]) -> Result<Manifest, String> {
+    if bytes.len() < 16 || &bytes[..8] != MANIFEST_MAGIC {
+        return Err("manifest: not a manifest".into());
+    }
+    let sum = u64::from_le_bytes(bytes[8..16].try_into().map_err(|_| "manifest: short")?);
+    let body = &bytes[16..];
+    if xxhash_rust::xxh3::xxh3_64(body) != sum {
+        return Err("manifest: checksum mismatch".into());
+    }
+    let m: Manifest = postcard::from_bytes(body).map_err(|e| format!("manifest: {e}"))?;
+    if m.version != VERSION {
+        return Err(format!(
+            "index version {}, this version uses {VERSION}",
+            m.version
+        ));
+    }
+    Ok(m)
+}
+
+/// A search request.
+#[derive(Debug, Clone, Copy)]
+pub struct SearchQuery<'a> {
+    /// Words and filters, in the grammar of `list`.
+    pub text: &'a str,
+    /// The acting member, for `@me`.
+    pub me: Option<&'a str>,
+    pub limit: usize,
+    pub offset: usize,
+    /// Match the last word as a prefix too (as you type).
+    pub prefix_last: bool,
+}
+
+impl<'a> SearchQuery<'a> {
+    pub fn new(text: &'a str) -> SearchQuery<'a> {
+        SearchQuery {
+            text,
+            me: None,
+            limit: 20,
+            offset: 0,
+            prefix_last: true,
+        }
+    }
+}
+
+/// One result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub kind: Kind,
+    /// The item's short id or key; for a comment, its item's.
+    pub key: String,
+    /// The file of the document (for a comment, the comment's file).
+    pub path: String,
+    /// The item's title; for a comment, its item's.
+    pub title: String,
+    /// Byte ranges of `title` that matched.
+    pub title_highlights: Vec<(usize, usize)>,
+    pub snippet: Snippet,
+    pub status: Option<String>,
+    pub assignee: Option<String>,
+    pub priority: Option<u8>,
+    /// Modification time of the file, nanoseconds since the epoch.
+    pub updated: i64,
+    /// 0: the short id typed, 1: every word matched, 2: some words.
+    pub tier: u8,
+    pub score: f32,
+}
+
+/// A piece of the text around the matches.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Snippet {
+    pub text: String,
+    /// Byte ranges of `text` that matched.
+    pub highlights: Vec<(usize, usize)>,
+}
+
+/// Counts over every document that matched (not just the page).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Facets {
+    pub status: Vec<(String, usize)>,
+    pub labels: Vec<(String, usize)>,
+    pub assignee: Vec<(String, usize)>,
+}
+
+impl Facets {
+    fn from_maps(maps: [HashMap<String, usize>; 3]) -> Facets {
+        let [status, labels, assignee] = maps.map(|m| {
+            let mut v: Vec<(String, usize)> = m.into_iter().filter(|(k, _)| k != "none").collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            v
+        });
+        Facets {
+            status,
+            labels,
+            assignee,
+        }
+    }
+
+    fn from_hits(hits: Vec<(Option<String>, Option<String>, Vec<String>)>) -> Facets {
+        let mut maps: [HashMap<String, usize>; 3] = Default::default();
+        for (status, assignee, labels) in hits {
+            if let Some(s) = status {
+                *maps[0].entry(s).or_default() += 1;
+            }
+            for l in labels {
+                *maps[1].entry(l).or_default() += 1;
+            }
+            if let Some(a) = assignee {
+                *maps[2].entry(a).or_default() += 1;
+            }
+        }
+        Facets::from_maps(maps)
+    }
+}
+
+/// The answer to a query.
+#[derive(Debug, Clone, Serialize)]
+pub struct Results {
+    pub hits: Vec<Hit>,
+    /// Documents that matched in all.
+    pub total: usize,
+    pub facets: Facets,
+    /// The query did not parse as filters and was searched as words.
+    pub literal: bool,
+    /// The words searched for, as the index sees them.
+    pub words: Vec<String>,
+    #[serde(skip)]
+    pub took: Duration,
+}
+
+// ---------------------------------------------------------------------
+// Documents
+
+/// The document of one item file.
+fn document(
+    f: &F,
+    item: &Item,
+    graph: &Graph,
+    config: Option<&Config>,
+    mtime_ns: i64,
+) -> tantivy::TantivyDocument {
+    let mut d = tantivy::TantivyDocument::default();
+    d.add_text(f.uid, &item.path);
+    d.add_text(f.kind, item.kind().as_str());
+    d.add_i64(f.updated, mtime_ns);
+    let lc = |s: &str| s.strip_prefix('@').unwrap_or(s).to_lowercase();
+    if let Fields::Comment(c) = &item.fields {
+        // Found by its item's key and title, but matched on its own text.
+        let on = comment_item(graph, &item.path);
+        if let Some(n) = on {
+            let node = graph.node(n);
+            d.add_text(f.item_key, &node.key);
+            d.add_text(f.item_title, &node.title);
+            if let Some(id) = node.id() {
+                d.add_text(f.item_id, id.to_string());
+            }
+            for u in under(graph, n) {
+                d.add_text(f.under, u);
+            }
+        } else if let Some(on) = &c.on {
+            d.add_text(f.item_id, on.value.to_string());
+        }
+        d.add_text(f.text, &item.body);
+        d.add_text(
+            f.created_by,
+            c.author.as_ref().map_or("none".into(), |a| lc(&a.value)),
+        );
+        d.add_text(f.owner, "none");
+        d.add_text(f.cycle, "none");
+        return d;
+    }
+    d.add_text(f.key, item.short_str());
+    d.add_text(f.key_lc, item.short_str().to_lowercase());
+    if let Some(id) = &item.id {
+        d.add_text(f.item_id, id.value.to_string());
+    }
+    d.add_text(f.title, item.title_str());
+    let mut text = item.body.clone();
+    if let Fields::Artifact(a) = &item.fields {
+        for v in [&a.url, &a.file].into_iter().flatten() {
+            text.push('\n');
+            text.push_str(&v.value);
+        }
+    }
+    d.add_text(f.text, &text);
+    for l in item.labels() {
+        d.add_text(f.labels, l.value.to_lowercase());
+    }
+    if item.labels().is_empty() {
+        d.add_text(f.missing, "label");
+    }
+    if item.parent().is_none() {
+        d.add_text(f.missing, "parent");
+    }
+    if let Some(n) = graph.by_path(&item.path) {
+        for u in under(graph, n) {
+            d.add_text(f.under, u);
+        }
+    }
+    let owner = item
+        .component()
+        .and_then(|c| c.owner.as_ref())
+        .map_or("none".into(), |o| lc(&o.value));
+    d.add_text(f.owner, owner);
+    let created_by = match &item.fields {
+        Fields::Issue(i) => i.created_by.as_ref(),
+        Fields::Artifact(a) => a.created_by.as_ref(),
+        _ => None,
+    };
+    d.add_text(
+        f.created_by,
+        created_by.map_or("none".into(), |b| lc(&b.value)),
+    );
+    match item.issue() {
+        Some(i) => {
+            let status = i.status.as_ref().map(|s| s.value.as_str());
+            if let Some(s) = status {
+                d.add_text(f.status, s.to_lowercase());
+            }
+            if let Some(s) = status {
+                let known = config.and_then(|c| c.status(s)).map(|s| s.category);
+                if let Some(c) = known {
+                    d.add_text(f.category, c.as_str());
+                }
+                let open = known.unwrap_or(Category::Unstarted).is_open();
+                d.add_text(f.open, if open { "open" } else { "closed" });
+            }
+            d.add_text(
+                f.assignee,
+                i.assignee.as_ref().map_or("none".into(), |a| lc(&a.value)),
+            );
+            d.add_u64(
+                f.priority,
+                u64::from(i.priority.as_ref().map_or(0, |p| p.value)),
+            );
+            if let Some(e) = &i.estimate {
+                d.add_f64(f.estimate, e.value);
+            }
+            if let Some(due) = &i.due {
+                d.add_i64(f.due, date_number(due.value));
+            }
+            d.add_text(
+                f.cycle,
+                i.cycle
+                    .as_ref()
+                    .map_or("none".into(), |c| c.value.to_lowercase()),
+            );
+            for (missing, yes) in [
+                ("assignee", i.assignee.is_none()),
+                ("cycle", i.cycle.is_none()),
+                ("estimate", i.estimate.is_none()),
+                ("priority", i.priority.as_ref().is_none_or(|p| p.value == 0)),
+                ("due", i.due.is_none()),
+            ] {
+                if yes {
+                    d.add_text(f.missing, missing);
+                }
+            }
+        }
+        None => d.add_text(f.cycle, "none"),
+    }
+    d
+}
+
+/// `2026-12-01` as the number 20261201: ordered like the dates.
+fn date_number(d: jiff::civil::Date) -> i64 {
+    i64::from(d.year()) * 10_000 + i64::from(d.month()) * 100 + i64::from(d.day())
+}
+
+/// The item a comment file is on: the name of its directory.
+fn comment_item(graph: &Graph, path: &str) -> Option<NodeIndex> {
+    let dir = path.strip_prefix(parse::COMMENTS_DIR)?.strip_prefix('/')?;
+    let (id, _) = dir.split_once('/')?;
+    graph.find(id)
+}
+
+/// The lower-cased keys and ids of `n` and every item above it.
+fn under(graph: &Graph, n: NodeIndex) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut at = Some(n);
+    for _ in 0..crate::query::MAX_TREE_DEPTH {
+        let Some(x) = at else { break };
+        let node = graph.node(x);
+        if node.item.is_some() {
+            out.push(node.key.to_lowercase());
+            if let Some(id) = node.id() {
+                out.push(id.to_string());
+            }
+        }
+        at = graph.parent(x);
+    }
+    out
+}
+
+/// What a file's document takes from elsewhere: its place in the tree,
+/// its status category (from the config), a comment's item.
+fn context_hash(graph: &Graph, path: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let n = if path.starts_with(parse::COMMENTS_DIR) {
+        let n = comment_item(graph, path);
+        if let Some(n) = n {
+            graph.node(n).title.hash(&mut h);
+            graph.node(n).key.hash(&mut h);
+        }
+        n
+    } else {
+        let n = graph.by_path(path);
+        if let Some(n) = n {
+            graph.node(n).category.map(Category::as_str).hash(&mut h);
+        }
+        n
+    };
+    if let Some(n) = n {
+        under(graph, n).hash(&mut h);
+    }
+    h.finish()
+}
+
+// ---------------------------------------------------------------------
+// Queries
+
+/// One word of the text.
+#[derive(Debug, Clone)]
+struct Word {
+    text: String,
+}
+
+/// A parsed query: text words, phrases, filters.
+struct Plan {
+    words: Vec<Word>,
+    phrases: Vec<Vec<String>>,
+    filter: Filter,
+    /// The text as a short id, when it is one word that could be one.
+    key: Option<String>,
+    me: Option<String>,
+    literal: bool,
+}
+
+impl Plan {
+    fn of(text: &str, me: Option<&str>) -> Plan {
+        let mut cut = text.len().min(MAX_QUERY_CHARS);
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let text = &text[..cut];
+        let (filter, literal) = match Filter::parse(text) {
+            Ok(f) => (f, false),
+            // Not filters: every word is text.
+            Err(_) => (
+                Filter {
+                    terms: vec![schema::filter::Term {
+                        negated: false,
+                        pred: Pred::Text(text.replace('"', " ").to_lowercase()),
+                    }],
+                },
+                true,
+            ),
+        };
+        let mut words = Vec::new();
+        let mut phrases = Vec::new();
+        let mut rest = Vec::new();
+        for t in filter.terms {
+            match t.pred {
+                Pred::Text(s) if !t.negated => {
+                    // Only a quoted term can hold a space: a phrase.
+                    let quoted = !literal && s.contains(char::is_whitespace);
+                    let ws: Vec<String> = self::words(&s).into_iter().map(|w| w.0).collect();
+                    if quoted && ws.len() > 1 {
+                        phrases.push(ws);
+                    } else {
+                        words.extend(ws.into_iter().map(|text| Word { text }));
+                    }
+                }
+                Pred::Text(_) => rest.push(t),
+                _ => rest.push(t),
+            }
+        }
+        words.truncate(MAX_WORDS);
+        phrases.truncate(MAX_WORDS);
+        let trimmed = text.trim();
+        let key = (words.len() <= 2
+            && phrases.is_empty()
+            && !trimmed.contains(char::is_whitespace)
+            && schema::ids::is_short_id(trimmed))
+        .then(|| trimmed.to_lowercase());
+        Plan {
+            words,
+            phrases,
+            filter: Filter { terms: rest },
+            key,
+            me: me.map(|m| m.strip_prefix('@').unwrap_or(m).to_lowercase()),
+            literal,
+        }
+    }
+
+    /// The filters as index clauses. `is:blocked` and `is:ready` are left
+    /// to [`Plan::graph_filter`]; negated text excludes documents with the
+    /// word.
+    fn filter_clauses(&self, f: &F) -> Vec<(Occur, Box<dyn tantivy::query::Query>)> {
+        let mut out = Vec::new();
+        for t in &self.filter.terms {
+            let Some(q) = self.pred_query(f, &t.pred) else {
+                continue;
+            };
+            out.push((
+                if t.negated {
+                    Occur::MustNot
+                } else {
+                    Occur::Must
+                },
+                q,
+            ));
+        }
+        if !out.is_empty() && out.iter().all(|(o, _)| *o == Occur::MustNot) {
+            out.push((Occur::Must, Box::new(AllQuery)));
+        }
+        out
+    }
+
+    fn pred_query(&self, f: &F, p: &Pred) -> Option<Box<dyn tantivy::query::Query>> {
+        let term = |field: Field, v: &str| -> Box<dyn tantivy::query::Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, v),
+                IndexRecordOption::Basic,
+            ))
+        };
+        let any = |qs: Vec<Box<dyn tantivy::query::Query>>| -> Box<dyn tantivy::query::Query> {
+            Box::new(BooleanQuery::new(
+                qs.into_iter().map(|q| (Occur::Should, q)).collect(),
+            ))
+        };
+        let handle = |h: &str| -> String {
+            let h = h.strip_prefix('@').unwrap_or(h).to_lowercase();
+            if h == "me" {
+                self.me.clone().unwrap_or_else(|| "\u{0}".into())
+            } else {
+                h
+            }
+        };
+        Some(match p {
+            Pred::Kind(kinds) => any(kinds.iter().map(|k| term(f.kind, k.as_str())).collect()),
+            Pred::Status(ss) => any(ss
+                .iter()
+                .flat_map(|s| {
+                    let s = s.to_lowercase();
+                    [term(f.status, &s), term(f.category, &s)]
+                })
+                .collect()),
+            Pred::Label(ls) => any(ls
+                .iter()
+                .map(|l| term(f.labels, &l.to_lowercase()))
+                .collect()),
+            Pred::Assignee(hs) => any(hs.iter().map(|h| term(f.assignee, &handle(h))).collect()),
+            Pred::Owner(hs) => any(hs.iter().map(|h| term(f.owner, &handle(h))).collect()),
+            Pred::CreatedBy(hs) => any(hs.iter().map(|h| term(f.created_by, &handle(h))).collect()),
+            Pred::Cycle(cs) => any(cs
+                .iter()
+                .map(|c| term(f.cycle, &c.to_lowercase()))
+                .collect()),
+            Pred::Under(rs) => any(rs
+                .iter()
+                .map(|r| term(f.under, &r.trim().to_lowercase()))
+                .collect()),
+            Pred::Open(open) => term(f.open, if *open { "open" } else { "closed" }),
+            Pred::Missing(m) => term(
+                f.missing,
+                match m {
+                    MissingField::Assignee => "assignee",
+                    MissingField::Label => "label",
+                    MissingField::Cycle => "cycle",
+                    MissingField::Parent => "parent",
+                    MissingField::Estimate => "estimate",
+                    MissingField::Priority => "priority",
+                    MissingField::Due => "due",
+                },
+            ),
+            Pred::Priority(cs) => any(cs.iter().map(|&(c, p)| priority_query(f, c, p)).collect()),
+            Pred::Estimate(cs) => any(cs
+                .iter()
+                .map(|&(c, e)| {
+                    let (lo, hi) = bounds(c, e);
+                    Box::new(RangeQuery::new(
+                        lo.map(|v| Term::from_field_f64(f.estimate, v)),
+                        hi.map(|v| Term::from_field_f64(f.estimate, v)),
+                    )) as Box<dyn tantivy::query::Query>
+                })
+                .collect()),
+            Pred::Due(cs) => any(cs
+                .iter()
+                .map(|&(c, d)| {
+                    let (lo, hi) = bounds(c, date_number(d));
+                    Box::new(RangeQuery::new(
+                        lo.map(|v| Term::from_field_i64(f.due, v)),
+                        hi.map(|v| Term::from_field_i64(f.due, v)),
+                    )) as Box<dyn tantivy::query::Query>
+                })
+                .collect()),
+            Pred::Text(s) => {
+                // Negated text: documents with all these words exactly.
+                let ws = self::words(s);
+                if ws.is_empty() {
+                    return None;
+                }
+                Box::new(BooleanQuery::new(
+                    ws.iter()
+                        .map(|(w, ..)| {
+                            (
+                                Occur::Must,
+                                Box::new(BooleanQuery::new(vec![
+                                    (Occur::Should, term_text(f.title, w)),
+                                    (Occur::Should, term_text(f.text, w)),
+                                ]))
+                                    as Box<dyn tantivy::query::Query>,
+                            )
+                        })
+                        .collect(),
+                ))
+            }
+            Pred::Blocked | Pred::Ready => return None,
+        })
+    }
+
+    /// `is:blocked` / `is:ready` terms, checked against the graph.
+    #[allow(clippy::type_complexity)]
+    fn graph_filter(&self) -> Option<Box<dyn Fn(&Graph, &Hit) -> bool + '_>> {
+        let terms: Vec<(bool, bool)> = self
+            .filter
+            .terms
+            .iter()
+            .filter_map(|t| match t.pred {
+                Pred::Blocked => Some((t.negated, true)),
+                Pred::Ready => Some((t.negated, false)),
+                _ => None,
+            })
+            .collect();
+        if terms.is_empty() {
+            return None;
+        }
+        Some(Box::new(move |g: &Graph, hit: &Hit| {
+            let n = if hit.kind == Kind::Comment {
+                None
+            } else {
+                g.by_path(&hit.path)
+            };
+            terms.iter().all(|&(negated, blocked)| {
+                let yes = n.is_some_and(|n| {
+                    if g.node(n).kind != crate::NodeKind::Issue {
+                        return false;
+                    }
+                    if blocked {
+                        g.open_blocker_count(n) > 0
+                    } else {
+                        g.is_open_issue(n)
+                            && g.open_blocker_count(n) == 0
+                            && g.open_child_count(n) == 0
+                    }
+                });
+                yes != negated
+            })
+        }))
+    }
+}
+
+fn bounds<T: Copy>(c: Cmp, v: T) -> (std::ops::Bound<T>, std::ops::Bound<T>) {
+    use std::ops::Bound::{Excluded, Included, Unbounded};
+    match c {
+        Cmp::Lt => (Unbounded, Excluded(v)),
+        Cmp::Le => (Unbounded, Included(v)),
+        Cmp::Eq => (Included(v), Included(v)),
+        Cmp::Ge => (Included(v), Unbounded),
+        Cmp::Gt => (Excluded(v), Unbounded),
+    }
+}
+
+/// `priority:<=2` as `list` means it: 0 is "none", never more urgent than
+/// anything.
+fn priority_query(f: &F, c: Cmp, p: u8) -> Box<dyn tantivy::query::Query> {
+    use std::ops::Bound::{Excluded, Included};
+    let (mut lo, hi) = bounds(c, u64::from(p));
+    if p != 0 && matches!(c, Cmp::Lt | Cmp::Le) {
+        lo = Included(1);
+    }
+    if p == 0 && c == Cmp::Lt {
+        lo = Excluded(0);
+    }
+    Box::new(RangeQuery::new(
+        lo.map(|v| Term::from_field_u64(f.priority, v)),
+        hi.map(|v| Term::from_field_u64(f.priority, v)),
+    ))
+}
+
+fn term_text(field: Field, w: &str) -> Box<dyn tantivy::query::Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, w),
+        IndexRecordOption::Basic,
+    ))
+}
+
+/// One word: the best of exact, prefix and typo'd matches, in the title
+/// and in the text.
+fn word_query(f: &F, w: &Word, prefix: bool) -> Box<dyn tantivy::query::Query> {
+    let c = |q: Box<dyn tantivy::query::Query>, s: f32| -> Box<dyn tantivy::query::Query> {
+        Box::new(ConstScoreQuery::new(q, s))
+    };
+    let mut ds: Vec<Box<dyn tantivy::query::Query>> = vec![
+        c(term_text(f.title, &w.text), EXACT_TITLE),
+        c(term_text(f.text, &w.text), EXACT_TEXT),
+    ];
+    let typos = typo_budget(&w.text);
+    for (field, exact, typo) in [
+        (f.title, PREFIX_TITLE, TYPO_TITLE),
+        (f.text, PREFIX_TEXT, TYPO_TEXT),
+    ] {
+        let t = Term::from_field_text(field, &w.text);
+        if prefix {
+            ds.push(c(
+                Box::new(FuzzyTermQuery::new_prefix(t.clone(), 0, true)),
+                exact,
+            ));
+        }
+        if typos > 0 {
+            ds.push(c(
+                Box::new(FuzzyTermQuery::new(t.clone(), typos, true)),
+                typo,
+            ));
+            if prefix {
+                ds.push(c(
+                    Box::new(FuzzyTermQuery::new_prefix(t, typos, true)),
+                    typo,
+                ));
+            }
+        }
+    }
+    Box::new(DisjunctionMaxQuery::new(ds))
+}
+
+fn phrase_query(f: &F, words: &[String]) -> Option<Box<dyn tantivy::query::Query>> {
+    if words.len() < 2 {
+        return None;
+    }
+    let phrase = |field: Field| -> Box<dyn tantivy::query::Query> {
+        Box::new(PhraseQuery::new(
+            words
+                .iter()
+                .map(|w| Term::from_field_text(field, w))
+                .collect(),
+        ))
+    };
+    Some(Box::new(BooleanQuery::new(vec![
+        (
+            Occur::Should,
+            Box::new(ConstScoreQuery::new(phrase(f.title), EXACT_TITLE)),
+        ),
+        (
+            Occur::Should,
+            Box::new(ConstScoreQuery::new(phrase(f.text), EXACT_TEXT)),
+        ),
+    ])))
+}
+
+// ---------------------------------------------------------------------
+// Highlights and snippets
+
+/// Whether an indexed word `have` matches a query word, by the rules the
+/// query used.
+fn word_matches(have: &str, want: &str, prefix: bool) -> bool {
+    if have == want || (prefix && have.starts_with(want)) {
+        return true;
+    }
+    let budget = usize::from(typo_budget(want));
+    if budget == 0 {
+        return false;
+    }
+    if osa_distance(have, want) <= budget {
+        return true;
+    }
+    // A typo'd prefix: some prefix of `have` within the budget.
+    prefix
+        && (want.chars().count().saturating_sub(budget)..=want.chars().count() + budget).any(|n| {
+            let p: String = have.chars().take(n).collect();
+            p.chars().count() == n && osa_distance(&p, want) <= budget
+        })
+}
+
+/// Optimal-string-alignment distance (Levenshtein plus adjacent
+/// transpositions), as tantivy's automata count typos.
+fn osa_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// Byte ranges of `text` whose words match the query.
+fn highlight(text: &str, plan: &Plan) -> Vec<(usize, usize)> {
+    let mut phrase_words: Vec<&str> = plan.phrases.iter().flatten().map(String::as_str).collect();
+    phrase_words.sort_unstable();
+    words(text)
+        .into_iter()
+        .filter(|(w, ..)| {
+            plan.words
+                .iter()
+                .enumerate()
+                .any(|(i, q)| word_matches(w, &q.text, i + 1 == plan.words.len()))
+                || phrase_words.binary_search(&w.as_str()).is_ok()
+        })
+        .map(|(_, a, b)| (a, b))
+        .collect()
+}
+
+/// About this many characters of text around the first match.
+const SNIPPET_CHARS: usize = 160;
+
+fn snippet(text: &str, plan: &Plan) -> Snippet {
+    let marks = highlight(text, plan);
+    let text = text.trim_end();
+    let Some(&(first, _)) = marks.first() else {
+        let end = floor_char(text, SNIPPET_CHARS.min(text.len()));
+        let mut s = text[..end].replace('\n', " ");
+        if end < text.len() {
+            s.push('…');
+        }
+        return Snippet {
+            text: s,
+            highlights: Vec::new(),
+        };
+    };
+    let start = floor_char(text, first.saturating_sub(SNIPPET_CHARS / 3));
+    // Start at a word boundary.
+    let start = if start == 0 {
+        0
+    } else {
+        text[start..]
+            .find(char::is_whitespace)
+            .map_or(start, |i| start + i + 1)
+            .min(first)
+    };
+    let end = floor_char(text, (start + SNIPPET_CHARS).min(text.len()));
+    let prefix = if start > 0 { "…" } else { "" };
+    let mut out = String::from(prefix);
+    out.push_str(&text[start..end].replace('\n', " "));
+    let shift = prefix.len();
+    let highlights = marks
+        .into_iter()
+        .filter(|&(a, b)| a >= start && b <= end)
+        .map(|(a, b)| (a - start + shift, b - start + shift))
+        .collect();
+    if end < text.len() {
+        out.push('…');
+    }
+    Snippet {
+        text: out,
+        highlights,
+    }
+}
+
+fn floor_char(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+// ---------------------------------------------------------------------
+// Facets
+
+/// Counts of status, labels and assignee values over every match.
+struct FacetCollector;
+
+struct FacetSegment {
+    columns: [Option<StrColumn>; 3],
+    counts: [Vec<u32>; 3],
+}
+
+impl Collector for FacetCollector {
+    type Fruit = Facets;
+    type Child = FacetSegment;
+
+    fn for_segment(
+        &self,
+        _: tantivy::SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<FacetSegment> {
+        let ff = reader.fast_fields();
+        let columns = [ff.str("status")?, ff.str("labels")?, ff.str("assignee")?];
+        let counts = [0, 1, 2]
+            .map(|i| vec![0u32; columns[i].as_ref().map_or(0, |c: &StrColumn| c.num_terms())]);
+        Ok(FacetSegment { columns, counts })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<[HashMap<String, usize>; 3]>) -> tantivy::Result<Facets> {
+        let mut maps: [HashMap<String, usize>; 3] = Default::default();
+        for fruit in fruits {
+            for (into, from) in maps.iter_mut().zip(fruit) {
+                for (k, v) in from {
+                    *into.entry(k).or_default() += v;
+                }
+            }
+        }
+        Ok(Facets::from_maps(maps))
+    }
+}
+
+impl SegmentCollector for FacetSegment {
+    type Fruit = [HashMap<String, usize>; 3];
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        for (col, counts) in self.columns.iter().zip(&mut self.counts) {
+            if let Some(col) = col {
+                for ord in col.term_ords(doc) {
+                    if let Some(c) = counts.get_mut(ord as usize) {
+                        *c += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        let mut out: [HashMap<String, usize>; 3] = Default::default();
+        for ((col, counts), map) in self.columns.iter().zip(self.counts).zip(&mut out) {
+            let Some(col) = col else { continue };
+            let mut s = String::new();
+            for (ord, n) in counts.into_iter().enumerate() {
+                if n > 0 && col.ord_to_str(ord as u64, &mut s).unwrap_or(false) && !s.is_empty() {
+                    map.insert(s.clone(), n as usize);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Lists the words of a query as the index will look for them; for the
+/// CLI's "did you mean" and tests.
+pub fn query_words(text: &str) -> Vec<String> {
+    Plan::of(text, None)
+        .words
+        .into_iter()
+        .map(|w| w.text)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typo_budgets_follow_word_length() {
+        assert_eq!(typo_budget("auth"), 0);
+        assert_eq!(typo_budget("login"), 1);
+        assert_eq!(typo_budget("redirect"), 1);
+        assert_eq!(typo_budget("migration"), 2);
+    }
+
+    #[test]
+    fn osa_counts_a_transposition_as_one() {
+        assert_eq!(osa_distance("login", "lgoin"), 1);
+        assert_eq!(osa_distance("migration", "migartion"), 1);
+        assert_eq!(osa_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn long_queries_are_cut_at_a_character_boundary() {
+        let q = "é".repeat(1000);
+        let p = Plan::of(&q, None);
+        assert!(p.words.iter().map(|w| w.text.len()).sum::<usize>() <= MAX_QUERY_CHARS);
+        let many = (0..100)
+            .map(|i| format!("w{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert_eq!(Plan::of(&many, None).words.len(), MAX_WORDS);
+    }
+
+    #[test]
+    fn malformed_queries_are_words() {
+        let p = Plan::of("status: \"unterminated bogus:key", None);
+        assert!(p.literal);
+        assert_eq!(
+            p.words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>(),
+            ["status", "unterminated", "bogus", "key"]
+        );
+    }
+}

@@ -1,0 +1,453 @@
+//! Search on real directories: relevance (typos by word length, prefixes,
+//! ranking, short ids), filters that mean what `list` means, facets,
+//! snippets, freshness after edits, and recovery from a damaged index.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use nonlinear_indexer::search::{Results, SearchIndex, SearchQuery};
+use nonlinear_indexer::{Graph, GraphScope, cache};
+use schema::filter::Filter;
+use schema::parse::Body;
+use schema::store::Store;
+
+use crate::support::{CONFIG_PATH, component_file, issue_file, uuid_of};
+
+const CONFIG: &str = "\
+version: 1
+key: NL
+name: Demo
+statuses:
+  - {key: backlog, category: backlog}
+  - {key: todo, category: unstarted}
+  - {key: in_progress, category: started}
+  - {key: done, category: completed}
+  - {key: canceled, category: canceled}
+labels:
+  - {key: bug}
+  - {key: security}
+members:
+  - {handle: ana}
+  - {handle: bo}
+cycles:
+  - {key: c1, name: Cycle one}
+";
+
+struct Ws {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    store: Store,
+}
+
+impl Ws {
+    fn new() -> Ws {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let root = dir.path().canonicalize().expect("canonical temp dir");
+        let ws = Ws {
+            _dir: dir,
+            store: Store::at(&root),
+            root,
+        };
+        ws.write(CONFIG_PATH, CONFIG);
+        ws
+    }
+
+    /// The workspace most tests search.
+    fn tracker() -> Ws {
+        let ws = Ws::new();
+        ws.put(component_file("AUTH", "title: Authentication service"), "");
+        ws.put(component_file("WEB", "title: Web app"), "");
+        ws.put(
+            issue_file(
+                "NL-aaaa",
+                "title: Fix login redirect loop; parent: AUTH; assignee: ana; labels: [bug]; priority: 1",
+            ),
+            "After signing in, the browser keeps bouncing between two pages.",
+        );
+        ws.put(
+            issue_file(
+                "NL-bbbb",
+                "title: Logon banner wording; parent: WEB; status: done",
+            ),
+            "Marketing wants new copy.",
+        );
+        ws.put(
+            issue_file(
+                "NL-cccc",
+                "title: Session cookies; parent: AUTH; assignee: bo; labels: [security]",
+            ),
+            "The login form sets a cookie without SameSite.",
+        );
+        ws.put(
+            issue_file(
+                "NL-dddd",
+                "title: Database migration to Postgres 17; status: in_progress; priority: 3; blocks: [NL-eeee]",
+            ),
+            "Plan the migration window with the ops team.",
+        );
+        ws.put(
+            issue_file("NL-eeee", "title: Drop the legacy tables; priority: 2"),
+            "Waits for the migration.",
+        );
+        ws.put(
+            issue_file(
+                "NL-ffff",
+                "title: Redirect after password reset; parent: NL-aaaa",
+            ),
+            "Users land on the home page instead of where they were.",
+        );
+        ws.comment("NL-eeee", 1, "Remember the audit trail tables: they stay.");
+        ws
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let path = self.root.join(rel);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir -p");
+        std::fs::write(path, text).expect("write");
+    }
+
+    fn put(&self, (rel, front): (String, String), body: &str) {
+        self.write(&rel, &format!("{front}{body}\n"));
+    }
+
+    fn comment(&self, on: &str, n: u32, text: &str) {
+        let id = format!("0193a6f0-0000-7000-8000-0000000c{n:04}");
+        self.write(
+            &format!(".nonlinear/comments/{}/{id}.md", uuid_of(on)),
+            &format!("---\nid: {id}\nauthor: bo\n---\n{text}\n"),
+        );
+    }
+
+    fn graph(&self) -> Graph {
+        cache::graph(&self.store).0
+    }
+
+    fn index(&self) -> (SearchIndex, Graph) {
+        let g = self.graph();
+        let mut ix = SearchIndex::open(&self.store).expect("the index opens");
+        ix.sync(&self.store, &g).expect("the index syncs");
+        (ix, g)
+    }
+
+    fn search(&self, q: &str) -> Results {
+        let (ix, g) = self.index();
+        ix.search(&query(q), &g)
+    }
+
+    /// Keys of the hits, in order.
+    fn keys(&self, q: &str) -> Vec<String> {
+        keys(&self.search(q))
+    }
+}
+
+fn query(q: &str) -> SearchQuery<'_> {
+    SearchQuery {
+        me: Some("ana"),
+        ..SearchQuery::new(q)
+    }
+}
+
+fn keys(r: &Results) -> Vec<String> {
+    r.hits.iter().map(|h| h.key.clone()).collect()
+}
+
+#[test]
+fn typos_are_forgiven_by_word_length() {
+    let ws = Ws::tracker();
+    // ≤ 4 characters: no typo. `tabels` is 6: one typo.
+    assert!(ws.keys("lgin").is_empty(), "4 letters, no typo allowed");
+    assert!(ws.keys("tabels").contains(&"NL-eeee".to_owned()));
+    // 5–8: one typo (a transposition is one).
+    assert_eq!(ws.keys("sessoin")[0], "NL-cccc");
+    assert!(ws.keys("sesoinn").is_empty(), "two typos in 7 letters");
+    // ≥ 9: two typos.
+    assert!(ws.keys("migratoin").contains(&"NL-dddd".to_owned()));
+    assert!(ws.keys("migrrtoin").contains(&"NL-dddd".to_owned()));
+    assert!(ws.keys("mgrrtoin").is_empty(), "8 letters, one typo only");
+}
+
+#[test]
+fn the_last_word_is_a_prefix() {
+    let ws = Ws::tracker();
+    assert_eq!(ws.keys("postgr"), ["NL-dddd"]);
+    let r = ws.search("database migr");
+    assert_eq!(keys(&r)[0], "NL-dddd");
+    assert_eq!(r.hits[0].tier, 1);
+    assert!(r.hits[1..].iter().all(|h| h.tier == 2), "{:?}", keys(&r));
+    // Only the last word: `migr` first finds nothing in tier 1 or 2.
+    let r = ws.search("migr database");
+    assert!(r.hits.iter().all(|h| h.tier == 2), "{:?}", keys(&r));
+}
+
+#[test]
+fn ranking_exact_then_typo_title_then_text_all_words_first() {
+    let ws = Ws::tracker();
+    // `login`: exact in a title, then exact in a text, then typo'd (logon).
+    assert_eq!(ws.keys("login"), ["NL-aaaa", "NL-cccc", "NL-bbbb"]);
+    // Every word before some: NL-ffff has both `redirect` and `password`.
+    let r = ws.search("redirect password");
+    assert_eq!(keys(&r)[0], "NL-ffff");
+    assert_eq!(r.hits[0].tier, 1);
+    assert!(r.hits[1..].iter().all(|h| h.tier == 2), "{:?}", keys(&r));
+    assert!(keys(&r).contains(&"NL-aaaa".to_owned()));
+}
+
+#[test]
+fn recency_breaks_ties() {
+    let ws = Ws::new();
+    for key in ["NL-old1", "NL-new1"] {
+        ws.put(issue_file(key, "title: Flaky upload test"), "");
+    }
+    let old = SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(ws.root.join(".nonlinear/issues/NL-old1.md"))
+        .expect("open")
+        .set_modified(old)
+        .expect("set mtime");
+    assert_eq!(ws.keys("upload"), ["NL-new1", "NL-old1"]);
+}
+
+#[test]
+fn a_short_id_typed_exactly_is_the_first_hit() {
+    let ws = Ws::tracker();
+    ws.put(
+        issue_file("NL-gggg", "title: Follow-up of NL-eeee"),
+        "See NL-eeee.",
+    );
+    let r = ws.search("NL-eeee");
+    assert_eq!(keys(&r)[0], "NL-eeee");
+    assert_eq!(r.hits[0].tier, 0);
+    assert_eq!(ws.keys("nl-eeee")[0], "NL-eeee", "any case");
+    assert_eq!(ws.keys("AUTH")[0], "AUTH", "component keys too");
+}
+
+#[test]
+fn filters_mean_what_list_means() {
+    let ws = Ws::tracker();
+    let (ix, g) = ws.index();
+    let items = ws.store.load_items(Body::Keep);
+    let scope = GraphScope {
+        graph: &g,
+        me: Some("ana"),
+    };
+    for f in [
+        "status:todo",
+        "status:started",
+        "-status:done",
+        "label:bug",
+        "label:bug,security",
+        "-label:bug",
+        "assignee:@me",
+        "assignee:bo",
+        "assignee:none",
+        "priority:<=2",
+        "priority:<3",
+        "priority:>=2",
+        "priority:none",
+        "under:AUTH",
+        "under:NL-aaaa",
+        "-under:AUTH",
+        "type:component",
+        "type:issue,component",
+        "is:open",
+        "is:closed",
+        "is:blocked",
+        "is:ready",
+        "-is:ready",
+        "no:assignee",
+        "no:label",
+        "no:parent",
+        "cycle:none",
+        "status:todo label:bug",
+    ] {
+        let filter = Filter::parse(f).expect("a filter");
+        let mut want: Vec<String> = items
+            .items
+            .iter()
+            .filter(|i| i.kind() != schema::Kind::Comment && filter.matches(i, &scope))
+            .map(|i| i.short_str().to_owned())
+            .collect();
+        want.sort();
+        // Comments are items of their own, with their own fields.
+        let q = format!("{f} -type:comment");
+        let mut got = keys(&ix.search(
+            &SearchQuery {
+                limit: 100,
+                ..query(&q)
+            },
+            &g,
+        ));
+        got.sort();
+        assert_eq!(got, want, "{f}");
+    }
+}
+
+#[test]
+fn filters_combine_with_words_and_comments_follow_their_item() {
+    let ws = Ws::tracker();
+    assert_eq!(ws.keys("login status:todo"), ["NL-aaaa", "NL-cccc"]);
+    assert_eq!(ws.keys("login -label:bug"), ["NL-cccc", "NL-bbbb"]);
+    // A comment is found by its words and reported as its item.
+    let r = ws.search("audit trail");
+    assert_eq!(keys(&r), ["NL-eeee"]);
+    assert_eq!(r.hits[0].kind, schema::Kind::Comment);
+    assert_eq!(r.hits[0].title, "Drop the legacy tables");
+    assert_eq!(ws.keys("audit type:comment"), ["NL-eeee"]);
+    assert!(ws.keys("audit type:issue").is_empty());
+}
+
+#[test]
+fn facets_count_every_match() {
+    let ws = Ws::tracker();
+    let (ix, g) = ws.index();
+    let r = ix.search(
+        &SearchQuery {
+            limit: 1,
+            ..query("login")
+        },
+        &g,
+    );
+    assert_eq!(r.hits.len(), 1);
+    assert_eq!(r.total, 3);
+    assert_eq!(
+        r.facets.status,
+        [("todo".to_owned(), 2), ("done".to_owned(), 1)]
+    );
+    assert_eq!(
+        r.facets.labels,
+        [("bug".to_owned(), 1), ("security".to_owned(), 1)]
+    );
+    assert_eq!(
+        r.facets.assignee,
+        [("ana".to_owned(), 1), ("bo".to_owned(), 1)]
+    );
+}
+
+#[test]
+fn snippets_highlight_what_matched() {
+    let ws = Ws::tracker();
+    let r = ws.search("cooky");
+    let hit = &r.hits[0];
+    assert_eq!(hit.key, "NL-cccc");
+    let s = &hit.snippet;
+    let marked: Vec<&str> = s.highlights.iter().map(|&(a, b)| &s.text[a..b]).collect();
+    assert_eq!(marked, ["cookie"]);
+    let t: Vec<&str> = hit
+        .title_highlights
+        .iter()
+        .map(|&(a, b)| &hit.title[a..b])
+        .collect();
+    assert_eq!(t, ["cookies"]);
+}
+
+#[test]
+fn edits_are_seen_by_the_next_search() {
+    let ws = Ws::tracker();
+    let (mut ix, g) = ws.index();
+    assert_eq!(keys(&ix.search(&query("bouncing"), &g)), ["NL-aaaa"]);
+    // Edit in place, delete, add, comment, reparent.
+    ws.put(
+        issue_file("NL-aaaa", "title: Fix login redirect loop; parent: WEB"),
+        "Now it flickers.",
+    );
+    std::fs::remove_file(ws.root.join(".nonlinear/issues/NL-bbbb.md")).expect("delete");
+    ws.put(
+        issue_file("NL-hhhh", "title: Flicker on the settings page"),
+        "",
+    );
+    ws.comment("NL-cccc", 2, "Flickering too, on Safari.");
+    let g = ws.graph();
+    let report = ix.sync(&ws.store, &g).expect("sync");
+    assert!(report.indexed >= 4, "{report:?}");
+    assert!(keys(&ix.search(&query("bouncing"), &g)).is_empty());
+    let mut flick = keys(&ix.search(&query("flicker"), &g));
+    flick.sort();
+    assert_eq!(flick, ["NL-aaaa", "NL-cccc", "NL-hhhh"]);
+    assert!(
+        keys(&ix.search(&query("logon"), &g))
+            .iter()
+            .all(|k| k != "NL-bbbb")
+    );
+    // NL-ffff moved with its parent: under:WEB now.
+    let mut web = keys(&ix.search(&query("under:WEB -type:comment"), &g));
+    web.sort();
+    assert_eq!(web, ["NL-aaaa", "NL-ffff", "WEB"]);
+    // Nothing changed: nothing re-indexed (after one more sync for files
+    // written in the same clock tick as the manifest).
+    std::thread::sleep(Duration::from_millis(20));
+    ix.sync(&ws.store, &g).expect("sync");
+    let quiet = ix.sync(&ws.store, &g).expect("sync");
+    assert_eq!((quiet.indexed, quiet.deleted), (0, 0), "{quiet:?}");
+}
+
+#[test]
+fn a_missing_or_damaged_index_is_rebuilt() {
+    let ws = Ws::tracker();
+    let dir = ws.root.join(nonlinear_indexer::search::DIR);
+    let baseline = ws.keys("login");
+    assert!(dir.is_dir());
+    // Deleted.
+    std::fs::remove_dir_all(&dir).expect("delete");
+    assert_eq!(ws.keys("login"), baseline);
+    // Every file garbled in turn (the rebuild renames segments: list
+    // again each time).
+    let list = || -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .expect("list")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        files
+    };
+    let n = list().len();
+    assert!(n > 3, "{:?}", list());
+    for k in 0..n {
+        let files = list();
+        let f = &files[k % files.len()];
+        std::fs::write(f, b"garbage").expect("garble");
+        let (ix, g) = ws.index();
+        assert_eq!(
+            keys(&ix.search(&query("login"), &g)),
+            baseline,
+            "{}",
+            f.display()
+        );
+    }
+    // Not a directory at all.
+    std::fs::remove_dir_all(&dir).expect("delete");
+    std::fs::write(&dir, "a file where the index was").expect("write");
+    assert_eq!(ws.keys("login"), baseline);
+}
+
+#[test]
+fn any_query_is_answered() {
+    let ws = Ws::tracker();
+    let (ix, g) = ws.index();
+    for q in [
+        "",
+        "\"",
+        "status:",
+        "bogus:key login",
+        "\"unterminated login",
+        "-",
+        "--",
+        "***",
+        "login OR redirect AND NOT(",
+        "priority:9",
+        "under:",
+        "ünïcödé ✓ 日本語",
+        &"a".repeat(10_000),
+        &"word ".repeat(1000),
+    ] {
+        let r = ix.search(&query(q), &g);
+        assert!(r.hits.len() <= 20, "{q:.40}");
+    }
+    let r = ix.search(&query("\"unterminated login"), &g);
+    assert!(r.literal);
+    assert_eq!(keys(&r)[0], "NL-aaaa");
+    // A phrase must appear as written.
+    assert_eq!(ix.search(&query("\"login redirect\""), &g).hits.len(), 1);
+    assert!(ix.search(&query("\"redirect login\""), &g).hits.is_empty());
+}
