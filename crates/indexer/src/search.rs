@@ -84,6 +84,11 @@ pub const MAX_QUERY_CHARS: usize = 512;
 pub const MAX_WORDS: usize = 16;
 const TOKENIZER: &str = "nl";
 const MANIFEST: &str = "manifest.bin";
+/// Changes to the manifest since it was last written whole (see
+/// [`SearchIndex::update`]).
+const JOURNAL: &str = "journal.bin";
+/// A journal past this size is folded into the manifest.
+const JOURNAL_MAX: u64 = 4 << 20;
 const MANIFEST_MAGIC: &[u8; 8] = b"NLSRCH\0\0";
 
 /// Per-word weights: the best match of a word counts.
@@ -182,7 +187,13 @@ fn analyzer() -> TextAnalyzer {
 
 /// `text` as index words, with their byte ranges in `text`.
 fn words(text: &str) -> Vec<(String, usize, usize)> {
-    let mut a = analyzer();
+    thread_local! {
+        static ANALYZER: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(analyzer());
+    }
+    ANALYZER.with_borrow_mut(|a| words_with(a, text))
+}
+
+fn words_with(a: &mut TextAnalyzer, text: &str) -> Vec<(String, usize, usize)> {
     let mut stream = a.token_stream(text);
     let mut out = Vec::new();
     while stream.advance() {
@@ -210,6 +221,17 @@ struct Entry {
     /// Hash of what the document takes from other files (ancestors, the
     /// status category, a comment's item).
     context: u64,
+}
+
+/// One [`SearchIndex::update`], appended to the journal.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct JournalRecord {
+    opstamp: u64,
+    files: Vec<(String, Stamp)>,
+    /// Entries written with a zero stamp: not yet proven settled, so the
+    /// next full sync reads them again (and finds them unchanged).
+    upserts: Vec<Entry>,
+    removes: Vec<String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -291,7 +313,8 @@ impl SearchIndex {
         let mtime = std::fs::metadata(dir.join(MANIFEST))
             .map(|m| Stamp::of(&m).mtime_ns)
             .map_err(|e| e.to_string())?;
-        let manifest = decode_manifest(&bytes)?;
+        let mut manifest = decode_manifest(&bytes)?;
+        replay_journal(dir, &mut manifest);
         if index_files(dir) != manifest.files {
             return Err("index files changed since they were written".into());
         }
@@ -401,15 +424,92 @@ impl SearchIndex {
     /// be the graph of the same files. Commits and reloads before
     /// returning.
     pub fn sync(&mut self, store: &Store, graph: &Graph) -> Result<SyncReport, SearchError> {
+        self.sync_scope(store, graph, None)
+    }
+
+    /// [`SearchIndex::sync`] for the given workspace files only — changed,
+    /// added or deleted, as a file watcher reports them — and the
+    /// documents they affect (those below a changed item, and its
+    /// comments). `graph` must already hold the change. What a server
+    /// calls on every change; a search right after it sees the change.
+    pub fn update(
+        &mut self,
+        store: &Store,
+        graph: &Graph,
+        paths: &[String],
+    ) -> Result<SyncReport, SearchError> {
+        if self.rebuilt.is_some() {
+            // A fresh (empty) index needs everything.
+            return self.sync(store, graph);
+        }
+        let mut scope: std::collections::BTreeSet<String> = paths.iter().cloned().collect();
+        let searcher = self.reader.searcher();
+        for p in paths {
+            // The item's id, from the graph or (deleted) from its document.
+            let id = graph
+                .by_path(p)
+                .and_then(|n| graph.node(n).id())
+                .map(|id| id.to_string())
+                .or_else(|| {
+                    let q = TermQuery::new(
+                        Term::from_field_text(self.f.uid, p),
+                        IndexRecordOption::Basic,
+                    );
+                    let top = searcher.search(&q, &TopDocs::with_limit(1).order_by_score());
+                    let addr = top.ok()?.first()?.1;
+                    let doc: tantivy::TantivyDocument = searcher.doc(addr).ok()?;
+                    Some(doc.get_first(self.f.item_id)?.as_str()?.to_owned())
+                });
+            let Some(id) = id else { continue };
+            for field in [self.f.under, self.f.item_id] {
+                let q = TermQuery::new(Term::from_field_text(field, &id), IndexRecordOption::Basic);
+                let Ok(docs) = searcher.search(&q, &tantivy::collector::DocSetCollector) else {
+                    continue;
+                };
+                for addr in docs {
+                    if let Ok(doc) = searcher.doc::<tantivy::TantivyDocument>(addr)
+                        && let Some(uid) = doc.get_first(self.f.uid).and_then(|v| v.as_str())
+                    {
+                        scope.insert(uid.to_owned());
+                    }
+                }
+            }
+        }
+        let scope: Vec<String> = scope
+            .into_iter()
+            .filter(|p| p != parse::CONFIG_PATH && parse::classify(p).is_some())
+            .collect();
+        self.sync_scope(store, graph, Some(scope))
+    }
+
+    fn sync_scope(
+        &mut self,
+        store: &Store,
+        graph: &Graph,
+        scope: Option<Vec<String>>,
+    ) -> Result<SyncReport, SearchError> {
         let t = Instant::now();
         let mut report = SyncReport {
             rebuilt: self.rebuilt.take(),
             ..SyncReport::default()
         };
-        let mut files = store.files();
-        files.retain(|f| f != parse::CONFIG_PATH);
+        let whole = scope.is_none();
+        let candidates = match scope {
+            Some(s) => s,
+            None => {
+                let mut files = store.files();
+                files.retain(|f| f != parse::CONFIG_PATH);
+                files
+            }
+        };
+        let stamps = store.stamps(&candidates);
+        // Files that are there; in a scoped update, the others are gone.
+        let (files, stamps): (Vec<String>, Vec<Stamp>) = candidates
+            .iter()
+            .zip(&stamps)
+            .filter_map(|(p, st)| Some((p.clone(), (*st)?)))
+            .unzip();
         report.files = files.len();
-        let stamps = store.stamps(&files);
         let contexts: Vec<u64> = files.par_iter().map(|p| context_hash(graph, p)).collect();
         let old: HashMap<&str, &Entry> = self
             .manifest
@@ -422,9 +522,9 @@ impl SearchIndex {
         let mut keep: Vec<Entry> = Vec::with_capacity(files.len());
         let mut todo: Vec<usize> = Vec::new();
         for (i, path) in files.iter().enumerate() {
-            match (old.get(path.as_str()), &stamps[i]) {
-                (Some(e), Some(st))
-                    if e.stamp == *st && settled(st) && e.context == contexts[i] =>
+            match old.get(path.as_str()) {
+                Some(e)
+                    if e.stamp == stamps[i] && settled(&stamps[i]) && e.context == contexts[i] =>
                 {
                     keep.push((*e).clone());
                 }
@@ -432,13 +532,22 @@ impl SearchIndex {
             }
         }
         let present: std::collections::HashSet<&str> = files.iter().map(String::as_str).collect();
-        let gone: Vec<String> = self
-            .manifest
-            .entries
-            .iter()
-            .filter(|e| !present.contains(e.path.as_str()))
-            .map(|e| e.path.clone())
-            .collect();
+        let gone: Vec<String> = if whole {
+            self.manifest
+                .entries
+                .iter()
+                .filter(|e| !present.contains(e.path.as_str()))
+                .map(|e| e.path.clone())
+                .collect()
+        } else {
+            candidates
+                .iter()
+                .filter(|p| {
+                    !present.contains(p.as_ref() as &str) && old.contains_key(p.as_ref() as &str)
+                })
+                .cloned()
+                .collect()
+        };
 
         let paths: Vec<String> = todo.iter().map(|&i| files[i].clone()).collect();
         let f = self.f;
@@ -454,60 +563,93 @@ impl SearchIndex {
             let doc = item.map(|item| document(&f, &item, graph, config, stamp.mtime_ns));
             Some((stamp, hash, doc))
         });
-        let mut writer = (!read.is_empty() || !gone.is_empty())
-            .then(|| self.writer(paths.len()))
-            .transpose()?;
+        // Replace (a document or nothing) or delete, by path.
+        let mut ops: Vec<(&str, Option<tantivy::TantivyDocument>)> = Vec::new();
+        let mut racy = false;
         for (k, r) in read.into_iter().enumerate() {
             let i = todo[k];
-            let path = &files[i];
+            let path = files[i].as_str();
             let Some((stamp, hash, doc)) = r else {
                 // Unreadable now: drop what we had; tried again next time.
-                if let Some(w) = &mut writer {
-                    w.delete_term(Term::from_field_text(f.uid, path));
-                }
+                ops.push((path, None));
                 continue;
             };
             let unchanged = old
-                .get(path.as_str())
+                .get(path)
                 .is_some_and(|e| e.hash == hash && e.context == contexts[i]);
-            if !unchanged && let Some(w) = &mut writer {
-                w.delete_term(Term::from_field_text(f.uid, path));
-                if let Some(doc) = doc {
-                    w.add_document(doc).map_err(|e| self.err(e))?;
-                }
+            if unchanged {
+                racy = true;
+            } else {
+                ops.push((path, doc));
                 report.indexed += 1;
             }
             keep.push(Entry {
-                path: path.clone(),
+                path: path.to_owned(),
                 stamp,
                 hash,
                 context: contexts[i],
             });
         }
-        if let Some(w) = &mut writer {
-            for path in &gone {
-                w.delete_term(Term::from_field_text(f.uid, path));
-            }
-        }
+        ops.extend(gone.iter().map(|p| (p.as_str(), None)));
         report.deleted = gone.len();
-        keep.sort_unstable_by(|a, b| a.path.cmp(&b.path));
-        let changed_entries = writer.is_some() || keep.len() != self.manifest.entries.len();
-        if let Some(mut w) = writer {
+        if !ops.is_empty() {
+            let mut w = self.writer(ops.len())?;
+            for (path, doc) in ops {
+                w.delete_term(Term::from_field_text(f.uid, path));
+                if let Some(doc) = doc {
+                    w.add_document(doc).map_err(|e| self.err(e))?;
+                }
+            }
             let opstamp = w.commit().map_err(|e| self.err(e))?;
             w.wait_merging_threads().map_err(|e| self.err(e))?;
             self.manifest.opstamp = opstamp;
             self.reader.reload().map_err(|e| self.err(e))?;
         }
-        if changed_entries || report.indexed > 0 || !gone.is_empty() {
-            self.manifest.entries = keep;
-            self.write_manifest()?;
+        let changed = report.indexed > 0 || !gone.is_empty() || racy;
+        let mut journaled = Vec::new();
+        let entries = if whole {
+            keep
         } else {
-            // Racy entries were re-read; a newer manifest settles them.
-            let racy = self.manifest.entries.iter().any(|e| !settled(&e.stamp));
-            self.manifest.entries = keep;
-            if racy {
+            // Entries outside the scope stay as they were.
+            let touched: std::collections::HashSet<&str> =
+                candidates.iter().map(String::as_str).collect();
+            let mut all: Vec<Entry> = self
+                .manifest
+                .entries
+                .iter()
+                .filter(|e| !touched.contains(e.path.as_str()))
+                .cloned()
+                .collect();
+            journaled = keep.clone();
+            all.extend(keep);
+            all
+        };
+        let mut entries = entries;
+        entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+        let differs = entries.len() != self.manifest.entries.len() || changed;
+        if whole || report.rebuilt.is_some() {
+            self.manifest.entries = entries;
+            if differs || report.rebuilt.is_some() {
                 self.write_manifest()?;
             }
+        } else if differs {
+            let upserts: Vec<Entry> = journaled
+                .into_iter()
+                .map(|mut e| {
+                    e.stamp = Stamp::default();
+                    e
+                })
+                .collect();
+            // In memory as in the journal: unsettled until a full sync.
+            let unsettled: HashMap<&str, &Entry> =
+                upserts.iter().map(|e| (e.path.as_str(), e)).collect();
+            for e in &mut entries {
+                if let Some(u) = unsettled.get(e.path.as_str()) {
+                    e.stamp = u.stamp;
+                }
+            }
+            self.manifest.entries = entries;
+            self.journal(upserts, gone.clone())?;
         }
         report.took = t.elapsed();
         Ok(report)
@@ -543,10 +685,40 @@ impl SearchIndex {
         let tmp = self.dir.join(format!(".{MANIFEST}.{}", std::process::id()));
         std::fs::write(&tmp, &out).map_err(|e| self.err(e))?;
         std::fs::rename(&tmp, &path).map_err(|e| self.err(e))?;
+        let _ = std::fs::remove_file(self.dir.join(JOURNAL));
         self.manifest_mtime = std::fs::metadata(&path)
             .map(|m| Stamp::of(&m).mtime_ns)
             .map_err(|e| self.err(e))?;
         Ok(())
+    }
+
+    /// Records a scoped update in the journal (or, once the journal is
+    /// large, writes the manifest whole).
+    fn journal(&mut self, upserts: Vec<Entry>, removes: Vec<String>) -> Result<(), SearchError> {
+        use std::io::Write;
+        let path = self.dir.join(JOURNAL);
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() > JOURNAL_MAX) {
+            return self.write_manifest();
+        }
+        self.manifest.files = index_files(&self.dir);
+        let record = JournalRecord {
+            opstamp: self.manifest.opstamp,
+            files: self.manifest.files.clone(),
+            upserts,
+            removes,
+        };
+        let body = postcard::to_stdvec(&record).map_err(|e| self.err(e))?;
+        let len = u32::try_from(body.len()).map_err(|e| self.err(e))?;
+        let mut out = Vec::with_capacity(body.len() + 12);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(&body).to_le_bytes());
+        out.extend_from_slice(&body);
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(&out))
+            .map_err(|e| self.err(e))
     }
 
     /// Runs a query. `me` resolves `@me`; `graph` answers `is:blocked` and
@@ -644,25 +816,26 @@ impl SearchIndex {
         } else {
             limit + q.offset
         };
+        let all_docs = usize::try_from(searcher.num_docs())
+            .unwrap_or(usize::MAX)
+            .max(1);
         for (tier, query) in tiers.iter().enumerate() {
-            let last = tier + 1 == tiers.len();
-            // Facets and the total come from the widest tier.
-            if last
-                && graph_filter.is_none()
-                && let Ok((n, fc)) = searcher.search(query.as_ref(), &(Count, FacetCollector))
-            {
-                total = n;
-                facets = fc;
-            }
             let room = want.saturating_sub(ranked.len());
-            if room == 0 && !last {
-                continue;
+            // A page filled by documents with every word: the total and
+            // facets are theirs, and the some-words tier is not run.
+            if tier > 0 && room == 0 {
+                break;
             }
-            let top = TopDocs::with_limit(room.clamp(1, searcher.num_docs().max(1) as usize))
-                .tweak_score(recency);
-            let Ok(docs) = searcher.search(query.as_ref(), &top) else {
+            // The some-words tier repeats the every-word documents.
+            let fetch = if tier == 0 { room } else { want };
+            let top = TopDocs::with_limit(fetch.min(all_docs).max(1)).tweak_score(recency);
+            // One pass: the page, the count and the facets.
+            let Ok((docs, n, fc)) = searcher.search(query.as_ref(), &(top, Count, FacetCollector))
+            else {
                 continue;
             };
+            total = n;
+            facets = fc;
             for ((score, _), addr) in docs {
                 if seen.insert(addr) {
                     ranked.push((tier as u8 + 1, score, addr));
@@ -765,7 +938,7 @@ fn index_files(dir: &Path) -> Vec<(String, Stamp)> {
             rd.filter_map(Result::ok)
                 .filter_map(|e| {
                     let name = e.file_name().into_string().ok()?;
-                    if name.starts_with('.') || name == MANIFEST {
+                    if name.starts_with('.') || name == MANIFEST || name == JOURNAL {
                         return None;
                     }
                     Some((name, Stamp::of(&e.metadata().ok()?)))
@@ -775,6 +948,54 @@ fn index_files(dir: &Path) -> Vec<(String, Stamp)> {
         .unwrap_or_default();
     out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     out
+}
+
+/// Applies the journal's intact records to `m`, in order; a torn or
+/// damaged record ends the replay (what follows it is lost, and the
+/// opstamp check then asks for a rebuild if that mattered).
+fn replay_journal(dir: &Path, m: &mut Manifest) {
+    let Ok(bytes) = std::fs::read(dir.join(JOURNAL)) else {
+        return;
+    };
+    let mut at = 0;
+    let mut index: HashMap<String, usize> = m
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.path.clone(), i))
+        .collect();
+    let mut removed = std::collections::HashSet::new();
+    while at + 12 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or_default()) as usize;
+        let sum = u64::from_le_bytes(bytes[at + 4..at + 12].try_into().unwrap_or_default());
+        let Some(body) = bytes.get(at + 12..at + 12 + len) else {
+            break;
+        };
+        if xxhash_rust::xxh3::xxh3_64(body) != sum {
+            break;
+        }
+        let Ok(r) = postcard::from_bytes::<JournalRecord>(body) else {
+            break;
+        };
+        m.opstamp = r.opstamp;
+        m.files = r.files;
+        for e in r.upserts {
+            removed.remove(&e.path);
+            match index.get(&e.path) {
+                Some(&i) => m.entries[i] = e,
+                None => {
+                    index.insert(e.path.clone(), m.entries.len());
+                    m.entries.push(e);
+                }
+            }
+        }
+        removed.extend(r.removes);
+        at += 12 + len;
+    }
+    if !removed.is_empty() {
+        m.entries.retain(|e| !removed.contains(&e.path));
+    }
+    m.entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
 }
 
 fn doc_labels(doc: &tantivy::TantivyDocument, f: &F) -> Vec<String> {
@@ -1453,6 +1674,11 @@ fn word_matches(have: &str, want: &str, prefix: bool) -> bool {
     }
     let budget = usize::from(typo_budget(want));
     if budget == 0 {
+        return false;
+    }
+    // Lengths alone rule most words out.
+    let (h, w) = (have.chars().count(), want.chars().count());
+    if h + budget < w || (!prefix && h > w + budget) {
         return false;
     }
     if osa_distance(have, want) <= budget {

@@ -376,7 +376,9 @@ fn edits_are_seen_by_the_next_search() {
     // Nothing changed: nothing re-indexed (after one more sync for files
     // written in the same clock tick as the manifest).
     std::thread::sleep(Duration::from_millis(20));
-    ix.sync(&ws.store, &g).expect("sync");
+    let first = ix.sync(&ws.store, &g).expect("sync");
+    assert!(first.rebuilt.is_none(), "{first:?}");
+    assert_eq!((first.indexed, first.deleted), (0, 0), "{first:?}");
     let quiet = ix.sync(&ws.store, &g).expect("sync");
     assert_eq!((quiet.indexed, quiet.deleted), (0, 0), "{quiet:?}");
 }
@@ -450,4 +452,52 @@ fn any_query_is_answered() {
     // A phrase must appear as written.
     assert_eq!(ix.search(&query("\"login redirect\""), &g).hits.len(), 1);
     assert!(ix.search(&query("\"redirect login\""), &g).hits.is_empty());
+}
+
+#[test]
+fn an_update_of_named_files_reaches_the_documents_they_affect() {
+    let ws = Ws::tracker();
+    let (mut ix, _) = ws.index();
+    let path = |k: &str| format!(".nonlinear/issues/{k}.md");
+    // NL-aaaa moves under WEB (NL-ffff, its sub-issue, follows) and is
+    // renamed; NL-eeee is retitled (its comment shows the new title);
+    // NL-bbbb is deleted.
+    ws.put(
+        issue_file("NL-aaaa", "title: Fix sign-in redirect loop; parent: WEB"),
+        "",
+    );
+    ws.put(issue_file("NL-eeee", "title: Drop the old tables"), "");
+    std::fs::remove_file(ws.root.join(path("NL-bbbb"))).expect("delete");
+    let g = ws.graph();
+    let report = ix
+        .update(
+            &ws.store,
+            &g,
+            &[path("NL-aaaa"), path("NL-eeee"), path("NL-bbbb")],
+        )
+        .expect("update");
+    assert_eq!(report.deleted, 1, "{report:?}");
+    assert_eq!(
+        report.indexed, 4,
+        "aaaa, ffff, eeee and its comment: {report:?}"
+    );
+    let mut web = keys(&ix.search(&query("under:WEB -type:comment"), &g));
+    web.sort();
+    assert_eq!(web, ["NL-aaaa", "NL-ffff", "WEB"]);
+    assert_eq!(keys(&ix.search(&query("sign-in"), &g))[0], "NL-aaaa");
+    let r = ix.search(&query("audit"), &g);
+    assert_eq!(r.hits[0].title, "Drop the old tables");
+    assert!(!keys(&ix.search(&query("logon"), &g)).contains(&"NL-bbbb".to_owned()));
+    // The update is in the journal: a new process opens the same index.
+    drop(ix);
+    let mut ix = SearchIndex::open(&ws.store).expect("reopens");
+    let r = ix.search(&query("audit"), &g);
+    assert_eq!(r.hits[0].title, "Drop the old tables");
+    // A full sync afterwards finds nothing left to do.
+    std::thread::sleep(Duration::from_millis(20));
+    let first = ix.sync(&ws.store, &g).expect("sync");
+    assert!(first.rebuilt.is_none(), "{first:?}");
+    assert_eq!((first.indexed, first.deleted), (0, 0), "{first:?}");
+    let quiet = ix.sync(&ws.store, &g).expect("sync");
+    assert_eq!((quiet.indexed, quiet.deleted), (0, 0), "{quiet:?}");
 }
