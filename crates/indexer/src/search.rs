@@ -1740,8 +1740,8 @@ fn highlight(text: &str, plan: &Plan) -> Vec<(usize, usize)> {
 const SNIPPET_CHARS: usize = 160;
 
 fn snippet(text: &str, plan: &Plan) -> Snippet {
+    let text = text.trim();
     let marks = highlight(text, plan);
-    let text = text.trim_end();
     let Some(&(first, _)) = marks.first() else {
         let end = floor_char(text, SNIPPET_CHARS.min(text.len()));
         let mut s = text[..end].replace('\n', " ");

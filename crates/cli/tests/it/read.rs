@@ -468,3 +468,44 @@ fn list_bad_filters_exit_1() {
     // Not filters: free text.
     repo.nl(&["list", "http://x.y", "10:30"]).code(0);
 }
+
+#[test]
+fn search_forgives_typos_filters_and_sees_edits_at_once() {
+    let repo = ws::repo();
+    // One typo in a 5–8 letter word; the last word as a prefix.
+    let run = repo.nl(&["search", "lgoin", "redir"]).code(0);
+    assert!(run.stdout.starts_with("NL-aaaa  todo"), "{}", run.stdout);
+    // Then documents with some of the words.
+    assert!(run.stdout.contains("3 of 3 results"), "{}", run.stdout);
+    // Filters of `list`, and JSON.
+    let v = repo
+        .nl(&["search", "sesion", "type:issue", "--json"])
+        .code(0)
+        .json();
+    let keys: Vec<&str> = v["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .map(|h| h["key"].as_str().expect("a key"))
+        .collect();
+    assert!(keys.contains(&"NL-bbbb"), "{v}");
+    assert!(v["facets"]["status"].is_array(), "{v}");
+    // An edit through the CLI is found by the next search.
+    repo.nl(&["set", "NL-cccc", "title", "Audit zeppelin cookies"])
+        .code(0);
+    let v = repo.nl(&["search", "zepelin", "--json"]).code(0).json();
+    assert_eq!(v["hits"][0]["key"], "NL-cccc", "{v}");
+    assert_eq!(v["total"], 1, "{v}");
+    // Never an error for a query: a bad filter is searched as words.
+    let run = repo.nl(&["search", "status:", "\"unterminated"]).code(0);
+    assert!(
+        run.stdout.contains("searched as plain words"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        repo.git(&["status", "--porcelain", "--untracked-files=all"]),
+        " M .nonlinear/issues/NL-cccc.md\n",
+        "the index stays out of git"
+    );
+}
