@@ -57,7 +57,6 @@ use schema::store::{Stamp, Store};
 use schema::{Config, Fields, Item, Kind};
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
-use tantivy::columnar::StrColumn;
 use tantivy::query::{
     AllQuery, BooleanQuery, ConstScoreQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur,
     PhraseQuery, RangeQuery, TermQuery,
@@ -243,7 +242,8 @@ struct Manifest {
     /// our back (or damaged) shows as a different stamp, and the index is
     /// rebuilt instead of read.
     files: Vec<(String, Stamp)>,
-    entries: Vec<Entry>,
+    /// By path.
+    entries: std::collections::BTreeMap<String, Entry>,
 }
 
 /// What a [`SearchIndex::sync`] did.
@@ -269,6 +269,8 @@ pub struct SearchIndex {
     manifest_mtime: i64,
     /// Why the index on disk could not be used, if it could not.
     rebuilt: Option<String>,
+    /// Facet bitsets of the segments seen so far.
+    facets: FacetCollector,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -350,6 +352,7 @@ impl SearchIndex {
             manifest,
             manifest_mtime: mtime,
             rebuilt: None,
+            facets: FacetCollector::default(),
         })
     }
 
@@ -393,6 +396,7 @@ impl SearchIndex {
             },
             manifest_mtime: i64::MIN,
             rebuilt: None,
+            facets: FacetCollector::default(),
         })
     }
 
@@ -511,12 +515,7 @@ impl SearchIndex {
             .unzip();
         report.files = files.len();
         let contexts: Vec<u64> = files.par_iter().map(|p| context_hash(graph, p)).collect();
-        let old: HashMap<&str, &Entry> = self
-            .manifest
-            .entries
-            .iter()
-            .map(|e| (e.path.as_str(), e))
-            .collect();
+        let old = &self.manifest.entries;
         let settled =
             |st: &Stamp| st.mtime_ns < self.manifest_mtime && st.ctime_ns < self.manifest_mtime;
         let mut keep: Vec<Entry> = Vec::with_capacity(files.len());
@@ -533,17 +532,15 @@ impl SearchIndex {
         }
         let present: std::collections::HashSet<&str> = files.iter().map(String::as_str).collect();
         let gone: Vec<String> = if whole {
-            self.manifest
-                .entries
-                .iter()
-                .filter(|e| !present.contains(e.path.as_str()))
-                .map(|e| e.path.clone())
+            old.keys()
+                .filter(|p| !present.contains(String::as_str(p)))
+                .cloned()
                 .collect()
         } else {
             candidates
                 .iter()
                 .filter(|p| {
-                    !present.contains(p.as_ref() as &str) && old.contains_key(p.as_ref() as &str)
+                    !present.contains(String::as_str(p)) && old.contains_key(String::as_str(p))
                 })
                 .cloned()
                 .collect()
@@ -604,51 +601,41 @@ impl SearchIndex {
             w.wait_merging_threads().map_err(|e| self.err(e))?;
             self.manifest.opstamp = opstamp;
             self.reader.reload().map_err(|e| self.err(e))?;
+            // Facet bitsets of merged-away segments go.
+            let live: std::collections::HashSet<_> = self
+                .reader
+                .searcher()
+                .segment_readers()
+                .iter()
+                .map(|r| r.segment_id())
+                .collect();
+            if let Ok(mut c) = self.facets.cache.lock() {
+                c.retain(|id, _| live.contains(id));
+            }
         }
         let changed = report.indexed > 0 || !gone.is_empty() || racy;
-        let mut journaled = Vec::new();
-        let entries = if whole {
-            keep
-        } else {
-            // Entries outside the scope stay as they were.
-            let touched: std::collections::HashSet<&str> =
-                candidates.iter().map(String::as_str).collect();
-            let mut all: Vec<Entry> = self
-                .manifest
-                .entries
-                .iter()
-                .filter(|e| !touched.contains(e.path.as_str()))
-                .cloned()
-                .collect();
-            journaled = keep.clone();
-            all.extend(keep);
-            all
-        };
-        let mut entries = entries;
-        entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
-        let differs = entries.len() != self.manifest.entries.len() || changed;
         if whole || report.rebuilt.is_some() {
-            self.manifest.entries = entries;
+            let differs = changed || keep.len() != self.manifest.entries.len();
+            self.manifest.entries = keep.into_iter().map(|e| (e.path.clone(), e)).collect();
             if differs || report.rebuilt.is_some() {
                 self.write_manifest()?;
             }
-        } else if differs {
-            let upserts: Vec<Entry> = journaled
+        } else if changed {
+            // Unsettled until a full sync proves them: zero stamps, in
+            // memory as in the journal.
+            let upserts: Vec<Entry> = keep
                 .into_iter()
                 .map(|mut e| {
                     e.stamp = Stamp::default();
                     e
                 })
                 .collect();
-            // In memory as in the journal: unsettled until a full sync.
-            let unsettled: HashMap<&str, &Entry> =
-                upserts.iter().map(|e| (e.path.as_str(), e)).collect();
-            for e in &mut entries {
-                if let Some(u) = unsettled.get(e.path.as_str()) {
-                    e.stamp = u.stamp;
-                }
+            for p in &gone {
+                self.manifest.entries.remove(p);
             }
-            self.manifest.entries = entries;
+            for e in &upserts {
+                self.manifest.entries.insert(e.path.clone(), e.clone());
+            }
             self.journal(upserts, gone.clone())?;
         }
         report.took = t.elapsed();
@@ -830,7 +817,8 @@ impl SearchIndex {
             let fetch = if tier == 0 { room } else { want };
             let top = TopDocs::with_limit(fetch.min(all_docs).max(1)).tweak_score(recency);
             // One pass: the page, the count and the facets.
-            let Ok((docs, n, fc)) = searcher.search(query.as_ref(), &(top, Count, FacetCollector))
+            let Ok((docs, n, fc)) =
+                searcher.search(query.as_ref(), &(top, Count, self.facets.clone()))
             else {
                 continue;
             };
@@ -958,16 +946,14 @@ fn replay_journal(dir: &Path, m: &mut Manifest) {
         return;
     };
     let mut at = 0;
-    let mut index: HashMap<String, usize> = m
-        .entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (e.path.clone(), i))
-        .collect();
-    let mut removed = std::collections::HashSet::new();
     while at + 12 <= bytes.len() {
-        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or_default()) as usize;
-        let sum = u64::from_le_bytes(bytes[at + 4..at + 12].try_into().unwrap_or_default());
+        let len: Option<[u8; 4]> = bytes.get(at..at + 4).and_then(|b| b.try_into().ok());
+        let sum: Option<[u8; 8]> = bytes.get(at + 4..at + 12).and_then(|b| b.try_into().ok());
+        let (Some(len), Some(sum)) = (len, sum) else {
+            break;
+        };
+        let len = u32::from_le_bytes(len) as usize;
+        let sum = u64::from_le_bytes(sum);
         let Some(body) = bytes.get(at + 12..at + 12 + len) else {
             break;
         };
@@ -979,23 +965,14 @@ fn replay_journal(dir: &Path, m: &mut Manifest) {
         };
         m.opstamp = r.opstamp;
         m.files = r.files;
-        for e in r.upserts {
-            removed.remove(&e.path);
-            match index.get(&e.path) {
-                Some(&i) => m.entries[i] = e,
-                None => {
-                    index.insert(e.path.clone(), m.entries.len());
-                    m.entries.push(e);
-                }
-            }
+        for p in r.removes {
+            m.entries.remove(&p);
         }
-        removed.extend(r.removes);
+        for e in r.upserts {
+            m.entries.insert(e.path.clone(), e);
+        }
         at += 12 + len;
     }
-    if !removed.is_empty() {
-        m.entries.retain(|e| !removed.contains(&e.path));
-    }
-    m.entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
 }
 
 fn doc_labels(doc: &tantivy::TantivyDocument, f: &F) -> Vec<String> {
@@ -1624,16 +1601,14 @@ fn word_query(f: &F, w: &Word, prefix: bool) -> Box<dyn tantivy::query::Query> {
             ));
         }
         if typos > 0 {
-            ds.push(c(
-                Box::new(FuzzyTermQuery::new(t.clone(), typos, true)),
-                typo,
-            ));
-            if prefix {
-                ds.push(c(
-                    Box::new(FuzzyTermQuery::new_prefix(t, typos, true)),
-                    typo,
-                ));
-            }
+            // The typo'd prefix automaton covers the typo'd word: one
+            // automaton, not two (each reads every posting it matches).
+            let fuzzy = if prefix {
+                FuzzyTermQuery::new_prefix(t, typos, true)
+            } else {
+                FuzzyTermQuery::new(t, typos, true)
+            };
+            ds.push(c(Box::new(fuzzy), typo));
         }
     }
     Box::new(DisjunctionMaxQuery::new(ds))
@@ -1695,28 +1670,43 @@ fn word_matches(have: &str, want: &str, prefix: bool) -> bool {
 /// Optimal-string-alignment distance (Levenshtein plus adjacent
 /// transpositions), as tantivy's automata count typos.
 fn osa_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = v;
+    // Three rolling rows on the stack for words up to 64 characters (the
+    // index drops longer ones).
+    const MAX: usize = 65;
+    let mut ac = ['\0'; MAX];
+    let mut bc = ['\0'; MAX];
+    let (mut n, mut m) = (0, 0);
+    for c in a.chars() {
+        if n == MAX - 1 {
+            return usize::MAX;
         }
+        ac[n] = c;
+        n += 1;
     }
-    d[a.len()][b.len()]
+    for c in b.chars() {
+        if m == MAX - 1 {
+            return usize::MAX;
+        }
+        bc[m] = c;
+        m += 1;
+    }
+    let mut prev2 = [0usize; MAX];
+    let mut prev: [usize; MAX] = std::array::from_fn(|j| j);
+    let mut cur = [0usize; MAX];
+    for i in 1..=n {
+        cur[0] = i;
+        for j in 1..=m {
+            let cost = usize::from(ac[i - 1] != bc[j - 1]);
+            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && ac[i - 1] == bc[j - 2] && ac[i - 2] == bc[j - 1] {
+                v = v.min(prev2[j - 2] + 1);
+            }
+            cur[j] = v;
+        }
+        prev2 = prev;
+        prev = cur;
+    }
+    prev[m]
 }
 
 /// Byte ranges of `text` whose words match the query.
@@ -1792,12 +1782,61 @@ fn floor_char(s: &str, mut i: usize) -> usize {
 // ---------------------------------------------------------------------
 // Facets
 
-/// Counts of status, labels and assignee values over every match.
-struct FacetCollector;
+/// Counts of status, labels and assignee values over every match: the
+/// matches are gathered in a bitset, then intersected with one bitset per
+/// value (built once per segment and kept), so a count costs a few
+/// thousand word operations, not a column lookup per matching document.
+#[derive(Clone, Default)]
+struct FacetCollector {
+    cache: FacetCache,
+}
+
+/// Per-segment bitsets of each facet value, by segment.
+type FacetCache = std::sync::Arc<
+    std::sync::Mutex<HashMap<tantivy::index::SegmentId, std::sync::Arc<SegmentFacets>>>,
+>;
+
+/// For each facet field, each value and the documents that have it.
+struct SegmentFacets {
+    fields: [Vec<(String, Vec<u64>)>; 3],
+}
+
+impl SegmentFacets {
+    fn build(reader: &SegmentReader) -> tantivy::Result<SegmentFacets> {
+        let ff = reader.fast_fields();
+        let words = (reader.max_doc() as usize).div_ceil(64);
+        let mut fields: [Vec<(String, Vec<u64>)>; 3] = Default::default();
+        for (out, name) in fields.iter_mut().zip(["status", "labels", "assignee"]) {
+            let Some(col) = ff.str(name)? else { continue };
+            let mut bits: Vec<Vec<u64>> = vec![Vec::new(); col.num_terms()];
+            for doc in 0..reader.max_doc() {
+                for ord in col.term_ords(doc) {
+                    if let Some(b) = bits.get_mut(ord as usize) {
+                        if b.is_empty() {
+                            b.resize(words, 0);
+                        }
+                        b[doc as usize >> 6] |= 1 << (doc & 63);
+                    }
+                }
+            }
+            let mut s = String::new();
+            for (ord, b) in bits.into_iter().enumerate() {
+                if !b.is_empty()
+                    && col.ord_to_str(ord as u64, &mut s).unwrap_or(false)
+                    && !s.is_empty()
+                    && s != "none"
+                {
+                    out.push((s.clone(), b));
+                }
+            }
+        }
+        Ok(SegmentFacets { fields })
+    }
+}
 
 struct FacetSegment {
-    columns: [Option<StrColumn>; 3],
-    counts: [Vec<u32>; 3],
+    facets: std::sync::Arc<SegmentFacets>,
+    matches: Vec<u64>,
 }
 
 impl Collector for FacetCollector {
@@ -1809,11 +1848,22 @@ impl Collector for FacetCollector {
         _: tantivy::SegmentOrdinal,
         reader: &SegmentReader,
     ) -> tantivy::Result<FacetSegment> {
-        let ff = reader.fast_fields();
-        let columns = [ff.str("status")?, ff.str("labels")?, ff.str("assignee")?];
-        let counts = [0, 1, 2]
-            .map(|i| vec![0u32; columns[i].as_ref().map_or(0, |c: &StrColumn| c.num_terms())]);
-        Ok(FacetSegment { columns, counts })
+        let id = reader.segment_id();
+        let cached = self.cache.lock().ok().and_then(|c| c.get(&id).cloned());
+        let facets = match cached {
+            Some(f) => f,
+            None => {
+                let f = std::sync::Arc::new(SegmentFacets::build(reader)?);
+                if let Ok(mut c) = self.cache.lock() {
+                    c.insert(id, f.clone());
+                }
+                f
+            }
+        };
+        Ok(FacetSegment {
+            facets,
+            matches: vec![0; (reader.max_doc() as usize).div_ceil(64)],
+        })
     }
 
     fn requires_scoring(&self) -> bool {
@@ -1837,25 +1887,22 @@ impl SegmentCollector for FacetSegment {
     type Fruit = [HashMap<String, usize>; 3];
 
     fn collect(&mut self, doc: DocId, _: Score) {
-        for (col, counts) in self.columns.iter().zip(&mut self.counts) {
-            if let Some(col) = col {
-                for ord in col.term_ords(doc) {
-                    if let Some(c) = counts.get_mut(ord as usize) {
-                        *c += 1;
-                    }
-                }
-            }
+        if let Some(w) = self.matches.get_mut(doc as usize >> 6) {
+            *w |= 1 << (doc & 63);
         }
     }
 
     fn harvest(self) -> Self::Fruit {
         let mut out: [HashMap<String, usize>; 3] = Default::default();
-        for ((col, counts), map) in self.columns.iter().zip(self.counts).zip(&mut out) {
-            let Some(col) = col else { continue };
-            let mut s = String::new();
-            for (ord, n) in counts.into_iter().enumerate() {
-                if n > 0 && col.ord_to_str(ord as u64, &mut s).unwrap_or(false) && !s.is_empty() {
-                    map.insert(s.clone(), n as usize);
+        for (values, map) in self.facets.fields.iter().zip(&mut out) {
+            for (value, bits) in values {
+                let n: u32 = bits
+                    .iter()
+                    .zip(&self.matches)
+                    .map(|(a, b)| (a & b).count_ones())
+                    .sum();
+                if n > 0 {
+                    map.insert(value.clone(), n as usize);
                 }
             }
         }
