@@ -486,6 +486,53 @@ impl SearchIndex {
         self.sync_scope(store, graph, Some(scope))
     }
 
+    /// [`SearchIndex::update`] from a batch of the file watcher's events
+    /// (see [`crate::watch`]): the files of the items they name; a changed
+    /// config or a rescan syncs everything. `graph` is the watcher's graph,
+    /// which already holds the batch.
+    pub fn apply(
+        &mut self,
+        store: &Store,
+        graph: &Graph,
+        events: &[crate::watch::Event],
+    ) -> Result<SyncReport, SearchError> {
+        use crate::change::Change;
+        use crate::watch::Event;
+        let mut paths = Vec::new();
+        for e in events {
+            match e {
+                Event::Config(_) | Event::Rescan(_) => return self.sync(store, graph),
+                Event::Invalid(_) => {}
+                Event::Change(c) => match c {
+                    Change::Created { path, .. } | Change::Deleted { path, .. } => {
+                        paths.push(path.clone());
+                    }
+                    Change::Field {
+                        key,
+                        field,
+                        before,
+                        after,
+                    } => {
+                        if field == "path" {
+                            paths.extend(
+                                [before, after]
+                                    .into_iter()
+                                    .filter_map(|v| v.as_str().map(str::to_owned)),
+                            );
+                        }
+                        paths.extend(item_path(graph, key));
+                    }
+                    Change::LinkAdded { from, .. } | Change::LinkRemoved { from, .. } => {
+                        paths.extend(item_path(graph, from));
+                    }
+                },
+            }
+        }
+        paths.sort();
+        paths.dedup();
+        self.update(store, graph, &paths)
+    }
+
     fn sync_scope(
         &mut self,
         store: &Store,
@@ -973,6 +1020,12 @@ fn replay_journal(dir: &Path, m: &mut Manifest) {
         }
         at += 12 + len;
     }
+}
+
+/// The file of the item `key` names, if the graph has it.
+fn item_path(graph: &Graph, key: &str) -> Option<String> {
+    let n = graph.find(key)?;
+    Some(graph.node(n).item.as_ref()?.path.clone())
 }
 
 fn doc_labels(doc: &tantivy::TantivyDocument, f: &F) -> Vec<String> {

@@ -501,3 +501,26 @@ fn an_update_of_named_files_reaches_the_documents_they_affect() {
     let quiet = ix.sync(&ws.store, &g).expect("sync");
     assert_eq!((quiet.indexed, quiet.deleted), (0, 0), "{quiet:?}");
 }
+
+#[test]
+fn the_watchers_change_stream_keeps_the_index_current() {
+    use nonlinear_indexer::watch::Watcher;
+    let ws = Ws::tracker();
+    let mut w = Watcher::start(&ws.root).expect("the watcher starts");
+    let mut ix = SearchIndex::open(&ws.store).expect("opens");
+    ix.sync(&ws.store, w.graph()).expect("sync");
+    ws.put(
+        issue_file(
+            "NL-cccc",
+            "title: Session cookies expire early; parent: AUTH",
+        ),
+        "Safari drops them.",
+    );
+    let events = w
+        .next_batch_timeout(Duration::from_secs(20))
+        .expect("a batch");
+    let report = ix.apply(&ws.store, w.graph(), &events).expect("apply");
+    assert!(report.indexed >= 1, "{report:?}");
+    assert_eq!(keys(&ix.search(&query("safari"), w.graph())), ["NL-cccc"]);
+    assert_eq!(keys(&ix.search(&query("expire"), w.graph())), ["NL-cccc"]);
+}
