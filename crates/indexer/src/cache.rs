@@ -72,15 +72,6 @@ pub struct Report {
     pub phases: Vec<(&'static str, std::time::Duration)>,
 }
 
-/// The config and the items of a workspace (path order, bodies dropped,
-/// no comments), as [`Store::load_items`] with [`Body::Drop`] reads them.
-#[derive(Debug)]
-pub struct Loaded {
-    pub config: Option<Config>,
-    pub items: Vec<Item>,
-    pub report: Report,
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Entry<'a> {
     path: &'a str,
@@ -152,24 +143,6 @@ pub fn graph(store: &Store) -> (Graph, Report) {
     let mut report = report;
     report.phases.push(("link", t.elapsed()));
     (graph, report)
-}
-
-/// [`graph`]'s items without the graph.
-pub fn load(store: &Store) -> Loaded {
-    let mut config = None;
-    let (items, report) = run(
-        store,
-        |c, n| {
-            config = c;
-            Vec::with_capacity(n)
-        },
-        Vec::push,
-    );
-    Loaded {
-        config,
-        items,
-        report,
-    }
 }
 
 /// Finds out which cached items still hold, reads the files that changed,

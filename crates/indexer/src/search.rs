@@ -1963,16 +1963,6 @@ impl SegmentCollector for FacetSegment {
     }
 }
 
-/// Lists the words of a query as the index will look for them; for the
-/// CLI's "did you mean" and tests.
-pub fn query_words(text: &str) -> Vec<String> {
-    Plan::of(text, None)
-        .words
-        .into_iter()
-        .map(|w| w.text)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
