@@ -9,6 +9,9 @@
 //! impact, cycles, progress, trees); [`export`] draws subgraphs;
 //! [`change`] describes what changed between two versions of an item, and
 //! [`watch`] keeps a graph current as files change, streaming those changes.
+//! [`cache`] persists parsed items so a large workspace loads without
+//! re-parsing; [`search`] is the typo-tolerant full-text index; [`git`]
+//! reads workspaces at any revision.
 //!
 //! ```
 //! use nonlinear_indexer::{Graph, query};
