@@ -5,73 +5,33 @@
 //! fresh read of the files gives, and reads only what it must. A missing,
 //! corrupt or foreign cache file is rebuilt, and git never sees the cache.
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use nonlinear_indexer::Graph;
 use nonlinear_indexer::cache::{self, FILE, Report};
 use schema::parse::Body;
-use schema::store::Store;
 
-use crate::support::{CONFIG, CONFIG_PATH, component_file, issue_file, signature};
+use crate::support::{CONFIG, TempWs, component_file, issue_file, signature};
 
-struct Ws {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    store: Store,
+/// The config and issues NL-a … NL-e, NL-a blocking NL-b.
+struct Ws(TempWs);
+
+impl std::ops::Deref for Ws {
+    type Target = TempWs;
+    fn deref(&self) -> &TempWs {
+        &self.0
+    }
 }
 
 impl Ws {
-    /// The config and issues NL-a … NL-e, NL-a blocking NL-b.
     fn new() -> Ws {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let root = dir.path().canonicalize().expect("canonical temp dir");
-        let ws = Ws {
-            _dir: dir,
-            store: Store::at(&root),
-            root,
-        };
-        ws.write(CONFIG_PATH, CONFIG);
+        let ws = Ws(TempWs::new(CONFIG));
         ws.put(issue_file("NL-a", "blocks: [NL-b]"));
         for key in ["NL-b", "NL-c", "NL-d", "NL-e"] {
             ws.put(issue_file(key, ""));
         }
         ws
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.root.join(rel)
-    }
-
-    fn write(&self, rel: &str, text: &str) {
-        let path = self.path(rel);
-        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir -p");
-        std::fs::write(path, text).expect("write");
-    }
-
-    fn put(&self, (rel, text): (String, String)) {
-        self.write(&rel, &text);
-    }
-
-    fn read(&self, rel: &str) -> String {
-        std::fs::read_to_string(self.path(rel)).expect("read")
-    }
-
-    fn set_mtime(&self, rel: &str, t: SystemTime) {
-        std::fs::File::options()
-            .write(true)
-            .open(self.path(rel))
-            .expect("open")
-            .set_modified(t)
-            .expect("set the modification time");
-    }
-
-    fn mtime(&self, rel: &str) -> SystemTime {
-        std::fs::metadata(self.path(rel))
-            .expect("stat")
-            .modified()
-            .expect("mtime")
     }
 
     /// Loads through the cache and checks the graph against a fresh read.

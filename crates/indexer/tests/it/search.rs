@@ -9,9 +9,8 @@ use nonlinear_indexer::search::{Results, SearchIndex, SearchQuery};
 use nonlinear_indexer::{Graph, GraphScope, cache};
 use schema::filter::Filter;
 use schema::parse::Body;
-use schema::store::Store;
 
-use crate::support::{CONFIG_PATH, component_file, issue_file, uuid_of};
+use crate::support::{TempWs, component_file, issue_file, uuid_of};
 
 const CONFIG: &str = "\
 version: 1
@@ -33,63 +32,58 @@ cycles:
   - {key: c1, name: Cycle one}
 ";
 
-struct Ws {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    store: Store,
+struct Ws(TempWs);
+
+impl std::ops::Deref for Ws {
+    type Target = TempWs;
+    fn deref(&self) -> &TempWs {
+        &self.0
+    }
 }
 
 impl Ws {
     fn new() -> Ws {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let root = dir.path().canonicalize().expect("canonical temp dir");
-        let ws = Ws {
-            _dir: dir,
-            store: Store::at(&root),
-            root,
-        };
-        ws.write(CONFIG_PATH, CONFIG);
-        ws
+        Ws(TempWs::new(CONFIG))
     }
 
     /// The workspace most tests search.
     fn tracker() -> Ws {
         let ws = Ws::new();
-        ws.put(component_file("AUTH", "title: Authentication service"), "");
-        ws.put(component_file("WEB", "title: Web app"), "");
-        ws.put(
+        ws.put_with_body(component_file("AUTH", "title: Authentication service"), "");
+        ws.put_with_body(component_file("WEB", "title: Web app"), "");
+        ws.put_with_body(
             issue_file(
                 "NL-aaaa",
                 "title: Fix login redirect loop; parent: AUTH; assignee: ana; labels: [bug]; priority: 1",
             ),
             "After signing in, the browser keeps bouncing between two pages.",
         );
-        ws.put(
+        ws.put_with_body(
             issue_file(
                 "NL-bbbb",
                 "title: Logon banner wording; parent: WEB; status: done",
             ),
             "Marketing wants new copy.",
         );
-        ws.put(
+        ws.put_with_body(
             issue_file(
                 "NL-cccc",
                 "title: Session cookies; parent: AUTH; assignee: bo; labels: [security]",
             ),
             "The login form sets a cookie without SameSite.",
         );
-        ws.put(
+        ws.put_with_body(
             issue_file(
                 "NL-dddd",
                 "title: Database migration to Postgres 17; status: in_progress; priority: 3; blocks: [NL-eeee]",
             ),
             "Plan the migration window with the ops team.",
         );
-        ws.put(
+        ws.put_with_body(
             issue_file("NL-eeee", "title: Drop the legacy tables; priority: 2"),
             "Waits for the migration.",
         );
-        ws.put(
+        ws.put_with_body(
             issue_file(
                 "NL-ffff",
                 "title: Redirect after password reset; parent: NL-aaaa",
@@ -98,16 +92,6 @@ impl Ws {
         );
         ws.comment("NL-eeee", 1, "Remember the audit trail tables: they stay.");
         ws
-    }
-
-    fn write(&self, rel: &str, text: &str) {
-        let path = self.root.join(rel);
-        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir -p");
-        std::fs::write(path, text).expect("write");
-    }
-
-    fn put(&self, (rel, front): (String, String), body: &str) {
-        self.write(&rel, &format!("{front}{body}\n"));
     }
 
     fn comment(&self, on: &str, n: u32, text: &str) {
@@ -196,7 +180,7 @@ fn ranking_exact_then_typo_title_then_text_all_words_first() {
 fn recency_breaks_ties() {
     let ws = Ws::new();
     for key in ["NL-old1", "NL-new1"] {
-        ws.put(issue_file(key, "title: Flaky upload test"), "");
+        ws.put_with_body(issue_file(key, "title: Flaky upload test"), "");
     }
     let old = SystemTime::now() - Duration::from_secs(3600);
     std::fs::File::options()
@@ -211,7 +195,7 @@ fn recency_breaks_ties() {
 #[test]
 fn a_short_id_typed_exactly_is_the_first_hit() {
     let ws = Ws::tracker();
-    ws.put(
+    ws.put_with_body(
         issue_file("NL-gggg", "title: Follow-up of NL-eeee"),
         "See NL-eeee.",
     );
@@ -347,12 +331,12 @@ fn edits_are_seen_by_the_next_search() {
     let (mut ix, g) = ws.index();
     assert_eq!(keys(&ix.search(&query("bouncing"), &g)), ["NL-aaaa"]);
     // Edit in place, delete, add, comment, reparent.
-    ws.put(
+    ws.put_with_body(
         issue_file("NL-aaaa", "title: Fix login redirect loop; parent: WEB"),
         "Now it flickers.",
     );
     std::fs::remove_file(ws.root.join(".nonlinear/issues/NL-bbbb.md")).expect("delete");
-    ws.put(
+    ws.put_with_body(
         issue_file("NL-hhhh", "title: Flicker on the settings page"),
         "",
     );
@@ -462,11 +446,11 @@ fn an_update_of_named_files_reaches_the_documents_they_affect() {
     // NL-aaaa moves under WEB (NL-ffff, its sub-issue, follows) and is
     // renamed; NL-eeee is retitled (its comment shows the new title);
     // NL-bbbb is deleted.
-    ws.put(
+    ws.put_with_body(
         issue_file("NL-aaaa", "title: Fix sign-in redirect loop; parent: WEB"),
         "",
     );
-    ws.put(issue_file("NL-eeee", "title: Drop the old tables"), "");
+    ws.put_with_body(issue_file("NL-eeee", "title: Drop the old tables"), "");
     std::fs::remove_file(ws.root.join(path("NL-bbbb"))).expect("delete");
     let g = ws.graph();
     let report = ix
@@ -509,7 +493,7 @@ fn the_watchers_change_stream_keeps_the_index_current() {
     let mut w = Watcher::start(&ws.root).expect("the watcher starts");
     let mut ix = SearchIndex::open(&ws.store).expect("opens");
     ix.sync(&ws.store, w.graph()).expect("sync");
-    ws.put(
+    ws.put_with_body(
         issue_file(
             "NL-cccc",
             "title: Session cookies expire early; parent: AUTH",

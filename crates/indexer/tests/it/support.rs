@@ -281,3 +281,66 @@ pub fn edges(g: &Graph) -> Vec<(String, &'static str, String, u8)> {
         .map(|(a, k, b, l)| (a, k.as_str(), b, l))
         .collect()
 }
+
+/// A workspace on disk, in a temporary directory, for tests that need real
+/// files (the cache, search).
+pub struct TempWs {
+    _dir: tempfile::TempDir,
+    pub root: std::path::PathBuf,
+    pub store: schema::store::Store,
+}
+
+impl TempWs {
+    /// A directory holding only `config` as the workspace config.
+    pub fn new(config: &str) -> TempWs {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let root = dir.path().canonicalize().expect("canonical temp dir");
+        let ws = TempWs {
+            _dir: dir,
+            store: schema::store::Store::at(&root),
+            root,
+        };
+        ws.write(CONFIG_PATH, config);
+        ws
+    }
+
+    pub fn path(&self, rel: &str) -> std::path::PathBuf {
+        self.root.join(rel)
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        let path = self.path(rel);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir -p");
+        std::fs::write(path, text).expect("write");
+    }
+
+    /// Writes a file made by [`issue_file`] and friends.
+    pub fn put(&self, (rel, text): (String, String)) {
+        self.write(&rel, &text);
+    }
+
+    /// [`TempWs::put`] with a Markdown body after the front matter.
+    pub fn put_with_body(&self, (rel, front): (String, String), body: &str) {
+        self.write(&rel, &format!("{front}{body}\n"));
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).expect("read")
+    }
+
+    pub fn set_mtime(&self, rel: &str, t: std::time::SystemTime) {
+        std::fs::File::options()
+            .write(true)
+            .open(self.path(rel))
+            .expect("open")
+            .set_modified(t)
+            .expect("set the modification time");
+    }
+
+    pub fn mtime(&self, rel: &str) -> std::time::SystemTime {
+        std::fs::metadata(self.path(rel))
+            .expect("stat")
+            .modified()
+            .expect("mtime")
+    }
+}
