@@ -21,10 +21,14 @@
 //!   (a transposition counts as one);
 //! * the last word also matches as a prefix, so the palette can search as
 //!   you type;
-//! * ranking, most important first: documents with every word before those
-//!   with some; then per word the best of exact in the title, exact in the
-//!   text, prefix, typo'd in the title, typo'd in the text, summed over the
-//!   words; then the most recently modified;
+//! * ranking, most important first: documents with every word, then (only
+//!   while the page is not full) those with every word but the last, but
+//!   the last two, … — Meilisearch's default matching strategy — and then
+//!   any of the words (so a first word that matches nothing cannot hide
+//!   the rest); then per
+//!   word the best of exact in the title, exact in the text, prefix, typo'd
+//!   in the title, typo'd in the text, summed over the words; then the most
+//!   recently modified;
 //! * a short id or component key typed exactly is the first hit;
 //! * `"quoted phrases"` must appear as written (no typos).
 //!
@@ -790,28 +794,38 @@ impl SearchIndex {
             clauses.extend(phrases.iter().map(|p| (Occur::Must, p.box_clone())));
             clauses
         };
-        // Tier 1: every word. Tier 2: some words (only with two or more).
+        // Tier 1: every word. Then, as Meilisearch's default matching
+        // strategy does, the words but the last, but the last two, … down
+        // to the first word alone: each tier an intersection, a superset
+        // of the one before. Then any of the words.
         let tiers: Vec<Box<dyn tantivy::query::Query>> =
             if word_queries.is_empty() && phrases.is_empty() {
                 vec![with_filters(Box::new(AllQuery))]
             } else {
-                let all = must_phrases(
-                    word_queries
-                        .iter()
-                        .map(|w| (Occur::Must, w.box_clone()))
-                        .collect(),
-                );
-                let mut tiers = vec![with_filters(Box::new(BooleanQuery::new(all)))];
-                if word_queries.len() > 1 {
-                    let some = must_phrases(
-                        word_queries
-                            .iter()
-                            .map(|w| (Occur::Should, w.box_clone()))
-                            .collect(),
-                    );
-                    tiers.push(with_filters(Box::new(BooleanQuery::new(some))));
-                }
-                tiers
+                let first = usize::from(!word_queries.is_empty());
+                (first.max(1)..=word_queries.len().max(1))
+                    .rev()
+                    .map(|k| {
+                        let clauses = must_phrases(
+                            word_queries[..k.min(word_queries.len())]
+                                .iter()
+                                .map(|w| (Occur::Must, w.box_clone()))
+                                .collect(),
+                        );
+                        with_filters(Box::new(BooleanQuery::new(clauses)))
+                    })
+                    .chain((word_queries.len() > 1).then(|| {
+                        // Last, any word at all: a first word that matches
+                        // nothing must not hide the others.
+                        let clauses = must_phrases(
+                            word_queries
+                                .iter()
+                                .map(|w| (Occur::Should, w.box_clone()))
+                                .collect(),
+                        );
+                        with_filters(Box::new(BooleanQuery::new(clauses)))
+                    }))
+                    .collect()
             };
 
         let updated = f.updated;
@@ -855,12 +869,12 @@ impl SearchIndex {
             .max(1);
         for (tier, query) in tiers.iter().enumerate() {
             let room = want.saturating_sub(ranked.len());
-            // A page filled by documents with every word: the total and
-            // facets are theirs, and the some-words tier is not run.
+            // A page filled: the total and facets are those of the tier
+            // that filled it, and the wider tiers are not run.
             if tier > 0 && room == 0 {
                 break;
             }
-            // The some-words tier repeats the every-word documents.
+            // A wider tier repeats the documents of the narrower ones.
             let fetch = if tier == 0 { room } else { want };
             let top = TopDocs::with_limit(fetch.min(all_docs).max(1)).tweak_score(recency);
             // One pass: the page, the count and the facets.
@@ -1096,7 +1110,8 @@ pub struct Hit {
     pub priority: Option<u8>,
     /// Modification time of the file, nanoseconds since the epoch.
     pub updated: i64,
-    /// 0: the short id typed, 1: every word matched, 2: some words.
+    /// 0: the short id typed; 1: every word matched; 2: all but the last
+    /// word; 3: all but the last two; …; the last tier: any word.
     pub tier: u8,
     pub score: f32,
 }
@@ -1369,6 +1384,9 @@ struct Plan {
     key: Option<String>,
     me: Option<String>,
     literal: bool,
+    /// Which text words matched, remembered across the hits of one search
+    /// (texts share most of their words).
+    seen: std::cell::RefCell<HashMap<String, bool>>,
 }
 
 impl Plan {
@@ -1425,7 +1443,24 @@ impl Plan {
             key,
             me: me.map(|m| m.strip_prefix('@').unwrap_or(m).to_lowercase()),
             literal,
+            seen: Default::default(),
         }
+    }
+
+    /// Whether the text word `w` matches the query, as the query matched.
+    fn matches_word(&self, w: &str) -> bool {
+        if let Some(&yes) = self.seen.borrow().get(w) {
+            return yes;
+        }
+        let last = self.words.len();
+        let yes = self
+            .words
+            .iter()
+            .enumerate()
+            .any(|(i, q)| word_matches(w, &q.text, i + 1 == last))
+            || self.phrases.iter().flatten().any(|p| p == w);
+        self.seen.borrow_mut().insert(w.to_owned(), yes);
+        yes
     }
 
     /// The filters as index clauses. `is:blocked` and `is:ready` are left
@@ -1764,17 +1799,9 @@ fn osa_distance(a: &str, b: &str) -> usize {
 
 /// Byte ranges of `text` whose words match the query.
 fn highlight(text: &str, plan: &Plan) -> Vec<(usize, usize)> {
-    let mut phrase_words: Vec<&str> = plan.phrases.iter().flatten().map(String::as_str).collect();
-    phrase_words.sort_unstable();
     words(text)
         .into_iter()
-        .filter(|(w, ..)| {
-            plan.words
-                .iter()
-                .enumerate()
-                .any(|(i, q)| word_matches(w, &q.text, i + 1 == plan.words.len()))
-                || phrase_words.binary_search(&w.as_str()).is_ok()
-        })
+        .filter(|(w, ..)| plan.matches_word(w))
         .map(|(_, a, b)| (a, b))
         .collect()
 }

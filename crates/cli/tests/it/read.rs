@@ -475,8 +475,17 @@ fn search_forgives_typos_filters_and_sees_edits_at_once() {
     // One typo in a 5–8 letter word; the last word as a prefix.
     let run = repo.nl(&["search", "lgoin", "redir"]).code(0);
     assert!(run.stdout.starts_with("NL-aaaa  todo"), "{}", run.stdout);
-    // Then documents with some of the words.
+    // Then documents with the first word only (the last one dropped), then
+    // with any word.
     assert!(run.stdout.contains("3 of 3 results"), "{}", run.stdout);
+    let order: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| !l.starts_with(' '))
+        .filter_map(|l| l.split_whitespace().next())
+        .take(3)
+        .collect();
+    assert_eq!(order, ["NL-aaaa", "AUTH", "NL-bbbb"], "{}", run.stdout);
     // Filters of `list`, and JSON.
     let v = repo
         .nl(&["search", "sesion", "type:issue", "--json"])
