@@ -273,6 +273,8 @@ pub struct SearchIndex {
     manifest_mtime: i64,
     /// Why the index on disk could not be used, if it could not.
     rebuilt: Option<String>,
+    /// Length of the journal as last read or written.
+    journal_len: u64,
     /// Facet bitsets of the segments seen so far.
     facets: FacetCollector,
 }
@@ -292,18 +294,44 @@ impl SearchIndex {
     /// another version. Call [`SearchIndex::sync`] before searching.
     pub fn open(store: &Store) -> Result<SearchIndex, SearchError> {
         let dir = store.path(DIR);
+        let _lock = lock(&dir)?;
         match Self::open_existing(&dir) {
             Ok(ix) => Ok(ix),
             Err(why) => {
+                let existed = dir.join("meta.json").exists() || dir.join(MANIFEST).exists();
                 let mut ix = Self::create(&dir)?;
-                if dir.join("meta.json").exists() || dir.join(MANIFEST).exists() {
-                    ix.rebuilt = Some(why);
-                } else {
-                    ix.rebuilt = Some("no index yet".into());
-                }
+                // Empty but valid at once: a second process opening now
+                // must not take it for a broken index and recreate it.
+                ix.write_manifest()?;
+                ix.rebuilt = Some(if existed { why } else { "no index yet".into() });
                 Ok(ix)
             }
         }
+    }
+
+    /// Re-reads the manifest when another process wrote it since we did.
+    fn refresh(&mut self) {
+        let path = self.dir.join(MANIFEST);
+        let Ok(mtime) = std::fs::metadata(&path).map(|m| Stamp::of(&m).mtime_ns) else {
+            return;
+        };
+        let journal = std::fs::metadata(self.dir.join(JOURNAL))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        if mtime == self.manifest_mtime && journal == self.journal_len {
+            return;
+        }
+        let Ok(bytes) = std::fs::read(&path) else {
+            return;
+        };
+        let Ok(mut m) = decode_manifest(&bytes) else {
+            return;
+        };
+        replay_journal(&self.dir, &mut m);
+        self.manifest = m;
+        self.manifest_mtime = mtime;
+        self.journal_len = journal;
+        let _ = self.reader.reload();
     }
 
     fn open_existing(dir: &Path) -> Result<SearchIndex, String> {
@@ -356,6 +384,7 @@ impl SearchIndex {
             manifest,
             manifest_mtime: mtime,
             rebuilt: None,
+            journal_len: 0,
             facets: FacetCollector::default(),
         })
     }
@@ -400,6 +429,7 @@ impl SearchIndex {
             },
             manifest_mtime: i64::MIN,
             rebuilt: None,
+            journal_len: 0,
             facets: FacetCollector::default(),
         })
     }
@@ -544,6 +574,9 @@ impl SearchIndex {
         scope: Option<Vec<String>>,
     ) -> Result<SyncReport, SearchError> {
         let t = Instant::now();
+        // One writer at a time, and it starts from what the last one left.
+        let _lock = lock(&self.dir)?;
+        self.refresh();
         let mut report = SyncReport {
             rebuilt: self.rebuilt.take(),
             ..SyncReport::default()
@@ -699,9 +732,18 @@ impl SearchIndex {
         } else {
             (1, 32 << 20)
         };
-        self.index
-            .writer_with_num_threads(threads, memory)
-            .map_err(|e| self.err(e))
+        // Another process (a second `search`, a server) may be writing:
+        // its sync is short, so wait for it rather than fail. Two minutes
+        // cover a full build of a 100k-issue workspace.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            match self.index.writer_with_num_threads(threads, memory) {
+                Err(tantivy::TantivyError::LockFailure(..)) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(25));
+                }
+                other => return other.map_err(|e| self.err(e)),
+            }
+        }
     }
 
     fn err(&self, e: impl std::fmt::Display) -> SearchError {
@@ -724,6 +766,7 @@ impl SearchIndex {
         std::fs::write(&tmp, &out).map_err(|e| self.err(e))?;
         std::fs::rename(&tmp, &path).map_err(|e| self.err(e))?;
         let _ = std::fs::remove_file(self.dir.join(JOURNAL));
+        self.journal_len = 0;
         self.manifest_mtime = std::fs::metadata(&path)
             .map(|m| Stamp::of(&m).mtime_ns)
             .map_err(|e| self.err(e))?;
@@ -756,7 +799,9 @@ impl SearchIndex {
             .append(true)
             .open(&path)
             .and_then(|mut f| f.write_all(&out))
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.err(e))?;
+        self.journal_len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        Ok(())
     }
 
     /// Runs a query. `me` resolves `@me`; `graph` answers `is:blocked` and
@@ -977,6 +1022,28 @@ impl SearchIndex {
             score,
         }
     }
+}
+
+/// Takes the lock that serializes processes opening or writing the index
+/// in `dir` (`search.lock` beside it, which a rebuild never deletes);
+/// released when the returned file is dropped.
+fn lock(dir: &Path) -> Result<std::fs::File, SearchError> {
+    let err = |e: std::io::Error| SearchError {
+        path: dir.to_owned(),
+        message: format!("cannot lock: {e}"),
+    };
+    let path = dir.with_extension("lock");
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(err)?;
+    }
+    let f = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(err)?;
+    f.lock().map_err(err)?;
+    Ok(f)
 }
 
 /// The index's own files (not ours, not lock files) with their stamps,

@@ -513,3 +513,28 @@ fn the_watchers_change_stream_keeps_the_index_current() {
     assert_eq!(keys(&ix.search(&query("safari"), w.graph())), ["NL-cccc"]);
     assert_eq!(keys(&ix.search(&query("expire"), w.graph())), ["NL-cccc"]);
 }
+
+#[test]
+fn concurrent_searches_on_a_fresh_checkout_all_answer() {
+    // Agents often start several searches at once in a new clone: the
+    // index is built once, nobody deletes it under another, all answer.
+    let ws = Ws::tracker();
+    let g = ws.graph();
+    std::thread::scope(|s| {
+        let runs: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut ix = SearchIndex::open(&ws.store).expect("opens");
+                    ix.sync(&ws.store, &g).expect("syncs");
+                    keys(&ix.search(&query("login"), &g))
+                })
+            })
+            .collect();
+        for r in runs {
+            assert_eq!(
+                r.join().expect("no panic"),
+                ["NL-aaaa", "NL-cccc", "NL-bbbb"]
+            );
+        }
+    });
+}
