@@ -384,7 +384,7 @@ impl SearchIndex {
             manifest,
             manifest_mtime: mtime,
             rebuilt: None,
-            journal_len: 0,
+            journal_len: std::fs::metadata(dir.join(JOURNAL)).map_or(0, |m| m.len()),
             facets: FacetCollector::default(),
         })
     }
