@@ -568,17 +568,24 @@ impl<'a> Encoder<'a> {
         };
         let table = postcard::to_stdvec(&contents).map_err(io::Error::other)?;
         let path = store.path(FILE);
-        let dir = path.parent().expect("the cache file is in a directory");
-        std::fs::create_dir_all(dir)?;
-        let ignore = dir.join(".gitignore");
-        if !ignore.exists() {
-            std::fs::write(
-                &ignore,
-                "# Non-Linear's cache: derived from the files, never committed.\n*\n",
-            )?;
-        }
+        make_cache_dir(path.parent().expect("the cache file is in a directory"))?;
         write_file(&path, MAGIC, FORMAT, &table, &self.chunks)
     }
+}
+
+/// Creates `.nonlinear/cache/` (or `dir` in general) with a `.gitignore`
+/// of `*`, so git never sees what is derived, whatever the repository's
+/// own ignore files say.
+pub(crate) fn make_cache_dir(dir: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let ignore = dir.join(".gitignore");
+    if !ignore.exists() {
+        std::fs::write(
+            &ignore,
+            "# Non-Linear's cache: derived from the files, never committed.\n*\n",
+        )?;
+    }
+    Ok(())
 }
 
 /// Chunks for `write_file`: their length and checksum, for the table.

@@ -402,13 +402,7 @@ impl SearchIndex {
         .map_err(|e| err(format!("cannot remove: {e}")))?;
         std::fs::create_dir_all(dir).map_err(|e| err(format!("cannot create: {e}")))?;
         if let Some(cache) = dir.parent() {
-            let ignore = cache.join(".gitignore");
-            if !ignore.exists() {
-                let _ = std::fs::write(
-                    &ignore,
-                    "# Non-Linear's cache: derived from the files, never committed.\n*\n",
-                );
-            }
+            crate::cache::make_cache_dir(cache).map_err(|e| err(format!("cannot create: {e}")))?;
         }
         let (schema, f) = schema();
         let index = Index::create_in_dir(dir, schema).map_err(|e| err(e.to_string()))?;
@@ -873,7 +867,6 @@ impl SearchIndex {
                     .collect()
             };
 
-        let updated = f.updated;
         let recency = move |segment: &SegmentReader| {
             let col = segment
                 .fast_fields()
@@ -882,7 +875,6 @@ impl SearchIndex {
                 .map(|c| c.first_or_default_col(0));
             move |doc: DocId, score: Score| (score, col.as_ref().map_or(0, |c| c.get_val(doc)))
         };
-        let _ = updated;
 
         let mut seen = std::collections::HashSet::new();
         let mut ranked: Vec<(u8, f32, DocAddress)> = Vec::new();
@@ -1034,7 +1026,7 @@ fn lock(dir: &Path) -> Result<std::fs::File, SearchError> {
     };
     let path = dir.with_extension("lock");
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(err)?;
+        crate::cache::make_cache_dir(parent).map_err(err)?;
     }
     let f = std::fs::File::options()
         .create(true)
@@ -1412,7 +1404,9 @@ fn under(graph: &Graph, n: NodeIndex) -> Vec<String> {
 /// What a file's document takes from elsewhere: its place in the tree,
 /// its status category (from the config), a comment's item.
 fn context_hash(graph: &Graph, path: &str) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+    // Persisted in the manifest: a hash whose algorithm is fixed (std's
+    // default hasher may change between Rust releases).
+    let mut h = xxhash_rust::xxh3::Xxh3Default::new();
     let n = if path.starts_with(parse::COMMENTS_DIR) {
         let n = comment_item(graph, path);
         if let Some(n) = n {
