@@ -914,9 +914,9 @@ impl SearchIndex {
             // A wider tier repeats the documents of the narrower ones.
             let fetch = if tier == 0 { room } else { want };
             let top = TopDocs::with_limit(fetch.min(all_docs).max(1)).tweak_score(recency);
-            // One pass: the page, the count and the facets.
-            let Ok((docs, n, fc)) =
-                searcher.search(query.as_ref(), &(top, Count, self.facets.clone()))
+            // One pass: the page, and the count and facets (from one
+            // bitset of the matches).
+            let Ok((docs, (n, fc))) = searcher.search(query.as_ref(), &(top, self.facets.clone()))
             else {
                 continue;
             };
@@ -1981,7 +1981,8 @@ struct FacetSegment {
 }
 
 impl Collector for FacetCollector {
-    type Fruit = Facets;
+    /// The number of matches, and the facets.
+    type Fruit = (usize, Facets);
     type Child = FacetSegment;
 
     fn for_segment(
@@ -2011,21 +2012,25 @@ impl Collector for FacetCollector {
         false
     }
 
-    fn merge_fruits(&self, fruits: Vec<[HashMap<String, usize>; 3]>) -> tantivy::Result<Facets> {
+    fn merge_fruits(
+        &self,
+        fruits: Vec<(usize, [HashMap<String, usize>; 3])>,
+    ) -> tantivy::Result<(usize, Facets)> {
         let mut maps: [HashMap<String, usize>; 3] = Default::default();
-        for fruit in fruits {
+        let total = fruits.iter().map(|f| f.0).sum();
+        for (_, fruit) in fruits {
             for (into, from) in maps.iter_mut().zip(fruit) {
                 for (k, v) in from {
                     *into.entry(k).or_default() += v;
                 }
             }
         }
-        Ok(Facets::from_maps(maps))
+        Ok((total, Facets::from_maps(maps)))
     }
 }
 
 impl SegmentCollector for FacetSegment {
-    type Fruit = [HashMap<String, usize>; 3];
+    type Fruit = (usize, [HashMap<String, usize>; 3]);
 
     fn collect(&mut self, doc: DocId, _: Score) {
         if let Some(w) = self.matches.get_mut(doc as usize >> 6) {
@@ -2047,7 +2052,8 @@ impl SegmentCollector for FacetSegment {
                 }
             }
         }
-        out
+        let matches = self.matches.iter().map(|w| w.count_ones() as usize).sum();
+        (matches, out)
     }
 }
 
