@@ -33,9 +33,9 @@ use std::borrow::Cow;
 use std::io::{self, Read, Write};
 use std::path::Path;
 
+use schema::Item;
 use schema::parse::{self, Body, FileKind};
 use schema::store::{Stamp, Store};
-use schema::{Config, Item};
 use serde::{Deserialize, Serialize};
 
 use crate::{Builder, Graph};
@@ -137,45 +137,30 @@ fn enabled() -> bool {
 /// the cache when anything changed. Never fails: a problem with the cache
 /// only costs a full read.
 pub fn graph(store: &Store) -> (Graph, Report) {
-    let (builder, report) = run(store, Builder::new, Builder::push);
+    let (builder, mut report) = match attempt(store, true) {
+        Ok(done) => done,
+        Err(why) => {
+            // The cache passed its checksums but its items did not decode
+            // (a format change without a FORMAT bump): read every file
+            // instead, and replace it.
+            let (builder, mut report) =
+                attempt(store, false).expect("without a cache there is nothing to decode");
+            report.invalid = Some(why);
+            (builder, report)
+        }
+    };
     let t = std::time::Instant::now();
     let graph = builder.finish();
-    let mut report = report;
     report.phases.push(("link", t.elapsed()));
     (graph, report)
 }
 
 /// Finds out which cached items still hold, reads the files that changed,
-/// then hands every item in path order to `push` on a sink made by `make`
-/// (given the config and the number of items coming) while the next chunk
-/// of the cache is decoded on a second thread. Items move from the decoder
-/// into the sink one chunk at a time: no second copy of the workspace is
-/// ever held.
-fn run<S>(
-    store: &Store,
-    mut make: impl FnMut(Option<Config>, usize) -> S,
-    mut push: impl FnMut(&mut S, Item),
-) -> (S, Report) {
-    match attempt(store, true, &mut make, &mut push) {
-        Ok(done) => done,
-        Err(why) => {
-            // The cache passed its checksum and header but its items did
-            // not decode (a format change without a FORMAT bump): read every
-            // file instead, and replace it.
-            let (sink, mut report) = attempt(store, false, &mut make, &mut push)
-                .expect("without a cache there is nothing to decode");
-            report.invalid = Some(why);
-            (sink, report)
-        }
-    }
-}
-
-fn attempt<S>(
-    store: &Store,
-    use_old: bool,
-    make: &mut impl FnMut(Option<Config>, usize) -> S,
-    push: &mut impl FnMut(&mut S, Item),
-) -> Result<(S, Report), String> {
+/// then adds every item in path order to a graph builder while the next
+/// chunk of the cache is decoded on a second thread. Items move from the
+/// decoder into the graph one chunk at a time: no second copy of the
+/// workspace is ever held.
+fn attempt(store: &Store, use_old: bool) -> Result<(Builder, Report), String> {
     let mut report = Report::default();
     let mut clock = std::time::Instant::now();
     let mut phase = |report: &mut Report, name| {
@@ -314,7 +299,7 @@ fn attempt<S>(
         contents.is_none() || relisted || !to_read.is_empty() || old_entries.len() != files.len();
     let mut out = (changed && on).then(|| Encoder::new(files.len()));
 
-    let mut sink = make(config, files.len());
+    let mut builder = Builder::new(config, files.len());
     let mut fresh: Vec<Option<Fresh>> = fresh.into_iter().map(Some).collect();
     let chunks: &[(u32, u64)] = contents.as_ref().map_or(&[], |c| &c.chunks);
     let file = old.as_ref().ok().map(|o| (&o.file, o.chunks_at));
@@ -394,7 +379,7 @@ fn attempt<S>(
                 out.push(entry, item.as_ref());
             }
             if let Some(item) = item {
-                push(&mut sink, item);
+                builder.push(item);
             }
         }
         Ok::<_, String>(())
@@ -405,7 +390,7 @@ fn attempt<S>(
         report.written = out.write(store, &dirs, &listed).is_ok();
         phase(&mut report, "write");
     }
-    Ok((sink, report))
+    Ok((builder, report))
 }
 
 /// Opens the cache file and reads its header and table of contents.
