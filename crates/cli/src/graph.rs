@@ -6,10 +6,9 @@ use indexer::graph::NodeKind;
 use indexer::{Graph, query};
 use petgraph::stable_graph::NodeIndex;
 use schema::filter::Filter;
-use serde_json::{Value, json};
 
+use crate::Outcome;
 use crate::edit::{Ctx, Refused, refuse};
-use crate::{Outcome, output};
 
 /// The graph of the workspace: its items without comments, and without
 /// bodies unless a free-text filter needs them.
@@ -45,15 +44,6 @@ fn graph(ctx: &Ctx) -> &'static Graph {
 fn find(g: &Graph, reference: &str) -> anyhow::Result<NodeIndex> {
     g.find(reference)
         .ok_or_else(|| Refused(format!("no item {reference} in this workspace")).into())
-}
-
-/// One node as JSON: the item's fields for items, kind/key/title otherwise.
-fn node_json(ctx: &Ctx, g: &Graph, n: NodeIndex) -> Value {
-    let node = g.node(n);
-    match &node.item {
-        Some(item) => output::item(item, Some(&ctx.config)),
-        None => json!({"kind": node.kind.as_str(), "key": node.key, "title": node.title}),
-    }
 }
 
 /// `KEY  status  title` for one node.
@@ -99,7 +89,10 @@ pub fn tree(
     };
     let t = query::tree(g, root, layers, depth);
     if ctx.json {
-        outln!("{}", serde_json::to_string_pretty(&tree_json(ctx, g, &t))?);
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&indexer::json::tree(g, &t))?
+        );
         return Ok(Outcome::Ok);
     }
     let mut out = String::new();
@@ -108,37 +101,9 @@ pub fn tree(
     Ok(Outcome::Ok)
 }
 
-fn progress_of(g: &Graph, n: NodeIndex) -> Option<query::Progress> {
-    matches!(
-        g.node(n).kind,
-        NodeKind::Component | NodeKind::Issue | NodeKind::Project
-    )
-    .then(|| query::progress(g, n))
-    .filter(|p| p.total > 0)
-}
-
-fn tree_json(ctx: &Ctx, g: &Graph, t: &query::Tree) -> Value {
-    let mut v = node_json(ctx, g, t.node);
-    if let Some(m) = v.as_object_mut() {
-        m.insert("progress".into(), json!(progress_of(g, t.node)));
-        m.insert(
-            "links".into(),
-            t.links
-                .iter()
-                .map(|(k, to)| json!({"kind": k.as_str(), "to": g.node(*to).key}))
-                .collect(),
-        );
-        m.insert(
-            "children".into(),
-            t.children.iter().map(|c| tree_json(ctx, g, c)).collect(),
-        );
-    }
-    v
-}
-
 fn tree_text(g: &Graph, t: &query::Tree, prefix: &str, last: bool, root: bool, out: &mut String) {
     let node = g.node(t.node);
-    let progress = progress_of(g, t.node)
+    let progress = indexer::json::progress_of(g, t.node)
         .map(|p| format!("  [{}/{}]", p.done, p.total))
         .unwrap_or_default();
     let label = match node.kind {
@@ -202,10 +167,9 @@ pub fn ready(
         issues.truncate(l);
     }
     if ctx.json {
-        let items: Vec<Value> = issues.iter().map(|&n| node_json(ctx, g, n)).collect();
         outln!(
             "{}",
-            serde_json::to_string_pretty(&json!({"total": total, "items": items}))?
+            serde_json::to_string_pretty(&indexer::json::page(g, &issues, total))?
         );
         return Ok(Outcome::Ok);
     }
@@ -222,15 +186,7 @@ pub fn blocked(ctx: &Ctx, of: Option<&str>) -> anyhow::Result<Outcome> {
     let of = of.map(|r| find(g, r)).transpose()?;
     let all = query::blocked(g, of);
     if ctx.json {
-        let v: Vec<Value> = all
-            .iter()
-            .map(|b| {
-                json!({
-                    "issue": node_json(ctx, g, b.issue),
-                    "blockers": b.chain.iter().map(|(n, d)| json!({"key": g.node(*n).key, "distance": d, "title": g.node(*n).title})).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
+        let v = indexer::json::blocked(g, &all);
         outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(Outcome::Ok);
     }
@@ -256,18 +212,7 @@ pub fn critical_path(ctx: &Ctx, under: Option<&str>) -> anyhow::Result<Outcome> 
     let cp = query::critical_path(g, under);
     let on_path: std::collections::HashSet<NodeIndex> = cp.path.iter().copied().collect();
     if ctx.json {
-        let v = json!({
-            "length": cp.length,
-            "path": cp.path.iter().map(|&n| g.node(n).key.clone()).collect::<Vec<_>>(),
-            "schedule": cp.schedule.iter().map(|s| json!({
-                "key": g.node(s.issue).key,
-                "weight": s.weight,
-                "earliest_start": s.earliest_start,
-                "slack": s.slack,
-                "critical": on_path.contains(&s.issue),
-            })).collect::<Vec<_>>(),
-            "in_cycles": cp.in_cycles.iter().map(|&n| g.node(n).key.clone()).collect::<Vec<_>>(),
-        });
+        let v = indexer::json::critical_path(g, &cp);
         outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(Outcome::Ok);
     }
@@ -304,16 +249,7 @@ pub fn near(ctx: &Ctx, id: &str, hops: usize, layers: &[u8]) -> anyhow::Result<O
     let start = find(g, id)?;
     let found = query::near(g, start, hops, layers);
     if ctx.json {
-        let v: Vec<Value> = found
-            .iter()
-            .map(|&(n, d)| {
-                let mut v = node_json(ctx, g, n);
-                if let Some(m) = v.as_object_mut() {
-                    m.insert("distance".into(), json!(d));
-                }
-                v
-            })
-            .collect();
+        let v = indexer::json::near(g, &found);
         outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(Outcome::Ok);
     }
@@ -333,11 +269,7 @@ pub fn impact(ctx: &Ctx, component: &str) -> anyhow::Result<Outcome> {
     }
     let imp = query::impact(g, c);
     if ctx.json {
-        let v = json!({
-            "component": g.node(c).key,
-            "dependents": imp.components.iter().map(|(n, d)| json!({"key": g.node(*n).key, "title": g.node(*n).title, "distance": d})).collect::<Vec<_>>(),
-            "issues": imp.issues.iter().map(|&n| node_json(ctx, g, n)).collect::<Vec<_>>(),
-        });
+        let v = indexer::json::impact(g, c, &imp);
         outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(Outcome::Ok);
     }
@@ -369,10 +301,7 @@ pub fn cycles(ctx: &Ctx) -> anyhow::Result<Outcome> {
     let g = graph(ctx);
     let all = query::cycles(g);
     if ctx.json {
-        let v: Vec<Value> = all
-            .iter()
-            .map(|c| json!({"kind": c.kind.as_str(), "nodes": c.nodes.iter().map(|&n| g.node(n).key.clone()).collect::<Vec<_>>()}))
-            .collect();
+        let v = indexer::json::cycles(g, &all);
         outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         let mut out = String::new();

@@ -210,9 +210,30 @@ enum Cmd {
     },
     /// Rename an item's short id (or component key), rewriting every reference.
     Mv { from: String, to: String },
+    /// Delete a component, issue or artifact: references to it are removed
+    /// from other items and its comments deleted. Refused while it has
+    /// sub-issues or child components.
+    #[command(visible_alias = "delete")]
+    Rm { id: String },
     /// Print what changes as files change (created, deleted, fields before →
     /// after, links added or removed), one line each, until interrupted.
     Watch,
+    /// Serve the workspace: HTTP API, live updates, metrics. Writes are
+    /// committed to git as the acting member.
+    Serve {
+        /// The workspace (default: the current directory's).
+        workspace: Option<PathBuf>,
+        /// Address to listen on (default 127.0.0.1:7373: this machine only).
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<std::net::SocketAddr>,
+        /// Write files without committing them.
+        #[arg(long)]
+        no_commit: bool,
+        /// A TOML file of server settings (see docs/server.md);
+        /// NONLINEAR_* environment variables override it.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Write a synthetic workspace for benchmarks and scale tests.
     Generate {
         /// Directory to create (must not hold a workspace yet).
@@ -360,6 +381,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let json = cli.json;
     let actor = cli.actor.clone();
     let rev = cli.rev.clone();
+    let editor = || edit::Editor::open(&cwd, actor.clone(), json);
     if let Some(r) = &rev
         && !reads_a_revision(&cli.cmd)
     {
@@ -390,13 +412,47 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             },
         ),
         Cmd::Log { id } => history::log(&cwd, rev.as_deref(), &id, json),
+        Cmd::New { what } => edit::new(editor()?, what),
+        Cmd::Set { id, pairs } => edit::set(editor()?, &id, &pairs),
+        Cmd::Link { from, kind, to } => edit::link(editor()?, &from, &kind, &to, true),
+        Cmd::Unlink { from, kind, to } => edit::link(editor()?, &from, &kind, &to, false),
+        Cmd::Comment { id, body, reply_to } => {
+            edit::comment(editor()?, &id, body, reply_to.as_deref())
+        }
+        Cmd::React {
+            comment,
+            emoji,
+            remove,
+        } => edit::react(editor()?, &comment, &emoji, !remove),
+        Cmd::Mv { from, to } => edit::mv(editor()?, &from, &to),
+        Cmd::Rm { id } => edit::rm(editor()?, &id),
+        Cmd::Serve {
+            workspace,
+            bind,
+            no_commit,
+            config,
+        } => {
+            let mut c = nonlinear_server::Config::load(config.as_deref())?;
+            if let Some(w) = workspace {
+                c.workspace = cwd.join(w);
+            } else if std::env::var_os("NONLINEAR_WORKSPACE").is_none() {
+                c.workspace = cwd.clone();
+            }
+            if let Some(b) = bind {
+                c.bind = b;
+            }
+            if no_commit {
+                c.commit = false;
+            }
+            nonlinear_server::run(c)?;
+            Ok(Outcome::Ok)
+        }
         cmd => {
             let ctx = match &rev {
                 Some(r) => edit::Ctx::open_at(&cwd, r, actor, json)?,
                 None => edit::Ctx::open(&cwd, actor, json)?,
             };
             match cmd {
-                Cmd::New { what } => edit::new(&ctx, what),
                 Cmd::Show { id } => read::show(&ctx, &id),
                 Cmd::List { query, limit } => read::list(&ctx, &query.join(" "), limit),
                 Cmd::Ready {
@@ -440,24 +496,21 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                         GraphFormat::Json => indexer::export::Format::Json,
                     },
                 ),
-                Cmd::Set { id, pairs } => edit::set(&ctx, &id, &pairs),
-                Cmd::Link { from, kind, to } => edit::link(&ctx, &from, &kind, &to, true),
-                Cmd::Unlink { from, kind, to } => edit::link(&ctx, &from, &kind, &to, false),
-                Cmd::Comment { id, body, reply_to } => {
-                    edit::comment(&ctx, &id, body, reply_to.as_deref())
-                }
-                Cmd::React {
-                    comment,
-                    emoji,
-                    remove,
-                } => edit::react(&ctx, &comment, &emoji, remove),
-                Cmd::Mv { from, to } => edit::mv(&ctx, &from, &to),
                 Cmd::Watch => watch::run(&ctx),
                 Cmd::Init { .. }
                 | Cmd::Generate { .. }
                 | Cmd::Check { .. }
                 | Cmd::Diff { .. }
-                | Cmd::Log { .. } => {
+                | Cmd::Log { .. }
+                | Cmd::New { .. }
+                | Cmd::Set { .. }
+                | Cmd::Link { .. }
+                | Cmd::Unlink { .. }
+                | Cmd::Comment { .. }
+                | Cmd::React { .. }
+                | Cmd::Mv { .. }
+                | Cmd::Serve { .. }
+                | Cmd::Rm { .. } => {
                     unreachable!("handled above")
                 }
             }

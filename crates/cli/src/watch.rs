@@ -66,6 +66,16 @@ fn text(event: &Event) -> String {
             "invalid {}:{}:{}: {} (keeping the last good version)",
             i.path, i.diagnostic.pos.line, i.diagnostic.pos.col, i.diagnostic.message
         ),
+        Event::Comment(c) => format!(
+            "comment {} on {} {}",
+            c.id,
+            c.on,
+            match c.action {
+                indexer::watch::CommentAction::Created => "added",
+                indexer::watch::CommentAction::Updated => "edited",
+                indexer::watch::CommentAction::Deleted => "deleted",
+            }
+        ),
         Event::Config(c) => format!("config changed: {} (graph rebuilt)", c.path),
         Event::Rescan(r) => format!("rescan: {} (every file read again)", r.reason),
     }

@@ -11,7 +11,9 @@
 //! [`watch`] keeps a graph current as files change, streaming those changes.
 //! [`cache`] persists parsed items so a large workspace loads without
 //! re-parsing; [`search`] is the typo-tolerant full-text index; [`git`]
-//! reads workspaces at any revision.
+//! reads workspaces at any revision. [`write`] holds the operations that
+//! change a workspace (create, set, link, comment, react, rename, delete),
+//! shared by the command line and the server.
 //!
 //! ```
 //! use nonlinear_indexer::{Graph, query};
@@ -35,8 +37,10 @@ pub mod change;
 pub mod export;
 pub mod git;
 pub mod graph;
+pub mod json;
 pub mod query;
 pub mod search;
 pub mod watch;
+pub mod write;
 
 pub use graph::{Builder, Edge, EdgeKind, Graph, GraphScope, Node, NodeKind, Source};

@@ -531,6 +531,7 @@ impl SearchIndex {
             match e {
                 Event::Config(_) | Event::Rescan(_) => return self.sync(store, graph),
                 Event::Invalid(_) => {}
+                Event::Comment(c) => paths.push(c.path.clone()),
                 Event::Change(c) => match c {
                     Change::Created { path, .. } | Change::Deleted { path, .. } => {
                         paths.push(path.clone());

@@ -54,8 +54,8 @@
 //!   anywhere (the directories `Store::files` skips; top-level ones are not
 //!   even watched), `.nonlinear/cache/`, and dot files and directories under
 //!   `.nonlinear/` (the `.NAME.123.tmp` files atomic writes go through).
-//!   Comments are not read: they are not in the graph and no [`Change`]
-//!   describes them. A `COMPONENT.md` outside `.nonlinear/` counts only where
+//!   Comments are not in the graph: a comment file that appears, changes
+//!   or goes is one [`CommentChanged`] naming it and its item. A `COMPONENT.md` outside `.nonlinear/` counts only where
 //!   `Store::files` finds it (not in a git-ignored directory).
 //! * **Never worse than a reload.** When the operating system drops events
 //!   (a queue overflow) or the watcher reports an error, every workspace file
@@ -64,7 +64,11 @@
 //!
 //! The watcher does its work on the thread that calls
 //! [`Watcher::next_batch`]: the graph a caller sees is always the one the
-//! batches it received describe, and no lock guards it.
+//! batches it received describe, and no lock guards it. A caller that
+//! shares the watcher with readers (a server, behind a lock) waits on its
+//! [`Inbox`] without the lock and takes the lock only for
+//! [`Watcher::process`]; a writer that just wrote files calls
+//! [`Watcher::refresh`] with their paths to see its own change at once.
 //!
 //! Debouncing is `notify-debouncer-full`'s, not our own: it pairs the two
 //! halves of a rename into one event (so a rename-swap save or a move
@@ -78,7 +82,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use notify_debouncer_full::notify::{self, EventKind, RecommendedWatcher, RecursiveMode};
@@ -125,9 +129,32 @@ impl Default for Options {
 #[serde(untagged)]
 pub enum Event {
     Change(Change),
+    Comment(CommentChanged),
     Invalid(Invalid),
     Config(ConfigChanged),
     Rescan(Rescan),
+}
+
+/// A comment file appeared, changed or went away. Comments are not in the
+/// graph; the watcher only tells which one, on which item.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "event", rename = "comment")]
+pub struct CommentChanged {
+    /// Workspace-relative path (`.nonlinear/comments/<item>/<comment>.md`).
+    pub path: String,
+    /// The UUID of the item commented on (the directory's name).
+    pub on: String,
+    /// The comment's UUID (the file's stem).
+    pub id: String,
+    pub action: CommentAction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommentAction {
+    Created,
+    Updated,
+    Deleted,
 }
 
 /// A workspace file that does not parse (or cannot be read). The watcher
@@ -224,7 +251,7 @@ pub struct Watcher {
     options: Options,
     debouncer: Debouncer<RecommendedWatcher, RecommendedCache>,
     tx: mpsc::Sender<Msg>,
-    rx: mpsc::Receiver<Msg>,
+    rx: Inbox,
     /// Top-level directories watched recursively (the root itself is
     /// watched without its subdirectories).
     watched: BTreeSet<String>,
@@ -240,7 +267,43 @@ pub struct Watcher {
     /// Files last found invalid, with the problem reported: reading one
     /// again unchanged reports nothing.
     invalid: HashMap<String, Diagnostic>,
+    /// Comment files, with the hash of their content when it was read (0:
+    /// listed at start, not read).
+    comments: BTreeMap<String, u64>,
     stopped: bool,
+}
+
+/// The receiving end of a [`Watcher`]'s notifications, for a caller that
+/// shares the watcher behind a lock (a server): [`Inbox::wait`] blocks
+/// without the watcher, [`Watcher::process`] then applies what it got.
+#[derive(Debug, Clone)]
+pub struct Inbox(Arc<Mutex<mpsc::Receiver<Msg>>>);
+
+/// What [`Inbox::wait`] received; hand it to [`Watcher::process`].
+#[derive(Debug)]
+pub struct Wake(Vec<Msg>);
+
+impl Inbox {
+    /// Waits for notifications until `until` (for ever when `None`), and
+    /// takes every one that has arrived. An empty `Wake` means the time
+    /// ran out (or the watcher is gone).
+    pub fn wait(&self, until: Option<Instant>) -> Wake {
+        let rx = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let first = match until {
+            None => rx.recv().unwrap_or(Msg::Stop),
+            Some(t) => match rx.recv_timeout(t.saturating_duration_since(Instant::now())) {
+                Ok(m) => m,
+                Err(mpsc::RecvTimeoutError::Timeout) => return Wake(Vec::new()),
+                Err(mpsc::RecvTimeoutError::Disconnected) => Msg::Stop,
+            },
+        };
+        let mut msgs = vec![first];
+        msgs.extend(rx.try_iter());
+        Wake(msgs)
+    }
 }
 
 /// What reading one workspace file found.
@@ -279,7 +342,7 @@ impl Watcher {
             options,
             debouncer,
             tx,
-            rx,
+            rx: Inbox(Arc::new(Mutex::new(rx))),
             watched: BTreeSet::new(),
             graph: Graph::build(&Workspace::default()),
             loose: HashMap::new(),
@@ -287,6 +350,7 @@ impl Watcher {
             config: None,
             missing: BTreeMap::new(),
             invalid: HashMap::new(),
+            comments: BTreeMap::new(),
             stopped: false,
         };
         w.debouncer.watch(&w.root, RecursiveMode::NonRecursive)?;
@@ -326,6 +390,7 @@ impl Watcher {
         w.graph = Graph::build(&ws);
         for item in ws.items {
             if item.kind() == Kind::Comment {
+                w.comments.insert(item.path, 0);
                 continue;
             }
             w.known.insert(item.path.clone());
@@ -380,56 +445,79 @@ impl Watcher {
 
     fn next_until(&mut self, deadline: Option<Instant>) -> Option<Vec<Event>> {
         loop {
-            if self.stopped {
-                return None;
-            }
-            let now = Instant::now();
-            let due: BTreeSet<String> = self
-                .missing
-                .iter()
-                .filter(|&(_, &t)| t <= now)
-                .map(|(p, _)| p.clone())
-                .collect();
-            if !due.is_empty() {
-                let out = self.apply(due, now);
-                if !out.is_empty() {
-                    return Some(out);
-                }
-                continue;
-            }
-            if deadline.is_some_and(|d| d <= now) {
-                return Some(Vec::new());
-            }
-            let wake = self.missing.values().min().copied();
-            let until = match (wake, deadline) {
+            let until = match (self.wake_at(), deadline) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
-            let msg = match until {
-                None => self.rx.recv().ok(),
-                Some(t) => match self.rx.recv_timeout(t.saturating_duration_since(now)) {
-                    Ok(m) => Some(m),
-                    Err(mpsc::RecvTimeoutError::Timeout) => continue,
-                    Err(mpsc::RecvTimeoutError::Disconnected) => None,
-                },
+            let wake = if until.is_some_and(|t| t <= Instant::now()) {
+                Wake(Vec::new())
+            } else {
+                self.rx.wait(until)
             };
-            let Some(Msg::Fs(first)) = msg else {
-                self.stopped = true;
-                return None;
-            };
-            // Whatever else has settled by now goes into the same batch.
-            let mut results = vec![first];
-            while let Ok(m) = self.rx.try_recv() {
-                match m {
-                    Msg::Fs(r) => results.push(r),
-                    Msg::Stop => self.stopped = true,
-                }
-            }
-            let out = self.on_fs(results);
+            let out = self.process(wake)?;
             if !out.is_empty() {
                 return Some(out);
             }
+            if deadline.is_some_and(|d| d <= Instant::now()) {
+                return Some(Vec::new());
+            }
         }
+    }
+
+    /// The receiving end, to wait on without holding the watcher.
+    pub fn inbox(&self) -> Inbox {
+        self.rx.clone()
+    }
+
+    /// When [`Watcher::process`] has work even without notifications: a
+    /// missing file's grace period ends.
+    pub fn wake_at(&self) -> Option<Instant> {
+        self.missing.values().min().copied()
+    }
+
+    /// Applies what an [`Inbox::wait`] received (and missing files whose
+    /// grace has run out) and returns the events, the graph already
+    /// updated; possibly none. `None` once stopped.
+    pub fn process(&mut self, wake: Wake) -> Option<Vec<Event>> {
+        if self.stopped {
+            return None;
+        }
+        let mut results = Vec::new();
+        for m in wake.0 {
+            match m {
+                Msg::Fs(r) => results.push(r),
+                Msg::Stop => self.stopped = true,
+            }
+        }
+        let now = Instant::now();
+        let due: BTreeSet<String> = self
+            .missing
+            .iter()
+            .filter(|&(_, &t)| t <= now)
+            .map(|(p, _)| p.clone())
+            .collect();
+        let mut out = if due.is_empty() {
+            Vec::new()
+        } else {
+            self.apply(due, now, false)
+        };
+        if !results.is_empty() {
+            out.extend(self.on_fs(results));
+        }
+        if self.stopped && out.is_empty() {
+            return None;
+        }
+        Some(out)
+    }
+
+    /// Reads `paths` (workspace-relative files) again now, without waiting
+    /// for their notifications, and returns what changed: a writer that
+    /// just wrote them sees its change in the graph at once. A missing file
+    /// the watcher knows is deleted at once (no grace). The notifications
+    /// that follow find nothing new.
+    pub fn refresh<I: IntoIterator<Item = String>>(&mut self, paths: I) -> Vec<Event> {
+        let files: BTreeSet<String> = paths.into_iter().filter(|p| !ignored(p)).collect();
+        self.apply(files, Instant::now(), true)
     }
 
     /// Turns debounced file system events into events of ours.
@@ -463,8 +551,9 @@ impl Watcher {
             let mut files: BTreeSet<String> = self.store.files().into_iter().collect();
             files.extend(self.known.iter().cloned());
             files.insert(parse::CONFIG_PATH.to_owned());
+            files.extend(self.comments.keys().cloned());
             let mut out = vec![Event::Rescan(Rescan { reason })];
-            out.extend(self.apply(files, now));
+            out.extend(self.apply(files, now, false));
             return out;
         }
         let mut files = BTreeSet::new();
@@ -487,11 +576,17 @@ impl Watcher {
                     .take_while(|k| k.starts_with(&prefix))
                     .cloned(),
             );
+            files.extend(
+                self.comments
+                    .range(prefix.clone()..)
+                    .take_while(|(k, _)| k.starts_with(&prefix))
+                    .map(|(k, _)| k.clone()),
+            );
             if newly_watched || self.root.join(&rel).is_dir() {
                 self.list(&rel, &mut files);
             }
         }
-        self.apply(files, now)
+        self.apply(files, now, false)
     }
 
     /// Starts or stops watching the top-level directory `name` as it
@@ -549,7 +644,7 @@ impl Watcher {
     }
 
     /// Reads `files` again and brings the graph up to date with them.
-    fn apply(&mut self, files: BTreeSet<String>, now: Instant) -> Vec<Event> {
+    fn apply(&mut self, files: BTreeSet<String>, now: Instant, at_once: bool) -> Vec<Event> {
         let mut out = Vec::new();
         if files.contains(parse::CONFIG_PATH) {
             out.extend(self.reload_config());
@@ -571,6 +666,7 @@ impl Watcher {
                 continue;
             };
             if kind == Kind::Comment {
+                out.extend(self.comment(rel));
                 continue;
             }
             let listed_here =
@@ -591,6 +687,10 @@ impl Watcher {
                 Read::Invalid(diagnostic) => {
                     self.missing.remove(&rel);
                     out.extend(self.invalid(rel, *diagnostic));
+                }
+                Read::Absent if self.known.contains(&rel) && at_once => {
+                    self.missing.remove(&rel);
+                    gone.push(rel);
                 }
                 Read::Absent if self.known.contains(&rel) => {
                     let at = *self
@@ -693,6 +793,34 @@ impl Watcher {
         changes.sort_by(|a, b| a.0.cmp(&b.0));
         out.extend(changes.into_iter().flat_map(|(_, c)| c).map(Event::Change));
         out
+    }
+
+    /// The event for comment file `rel`, read again, if it changed.
+    fn comment(&mut self, rel: String) -> Option<Event> {
+        let mut parts = rel.rsplit('/');
+        let id = parts.next()?.strip_suffix(".md")?.to_owned();
+        let on = parts.next()?.to_owned();
+        let action = match std::fs::read(self.root.join(&rel)) {
+            Ok(bytes) => {
+                let hash = xxhash_rust::xxh3::xxh3_64(&bytes).max(1);
+                match self.comments.insert(rel.clone(), hash) {
+                    None => CommentAction::Created,
+                    Some(h) if h == hash => return None,
+                    Some(_) => CommentAction::Updated,
+                }
+            }
+            Err(e) if absent(&e) => {
+                self.comments.remove(&rel)?;
+                CommentAction::Deleted
+            }
+            Err(_) => return None,
+        };
+        Some(Event::Comment(CommentChanged {
+            path: rel,
+            on,
+            id,
+            action,
+        }))
     }
 
     /// The event for a file found invalid, unless it was already reported

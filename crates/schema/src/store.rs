@@ -441,6 +441,34 @@ impl Store {
         }
         Ok(())
     }
+
+    /// Deletes `rel` if it still holds `expected`. Deleting the last comment
+    /// of an item also removes its directory under `.nonlinear/comments/`.
+    pub fn remove(&self, _lock: &WriteLock, rel: &str, expected: &[u8]) -> Result<(), StoreError> {
+        let path = self.path(rel);
+        match fs::read(&path) {
+            Ok(have) if have == expected => {}
+            Ok(_) => return Err(StoreError::Conflict(path)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StoreError::Conflict(path));
+            }
+            Err(e) => return Err(StoreError::Io { path, source: e }),
+        }
+        fs::remove_file(&path).map_err(io_err(&path))?;
+        let dir = path.parent().expect("workspace files live in a directory");
+        let thread = rel.rsplit_once('/').is_some_and(|(d, _)| {
+            d.rsplit_once('/')
+                .is_some_and(|(p, _)| p == parse::COMMENTS_DIR)
+        });
+        // Fails, harmlessly, while other comments are left.
+        if thread && fs::remove_dir(dir).is_ok() {
+            let _ = dir.parent().map(sync_dir);
+        } else {
+            // As in `write`: the file is gone whatever the sync says.
+            let _ = sync_dir(dir);
+        }
+        Ok(())
+    }
 }
 
 /// Held while writing; released on drop.
@@ -839,5 +867,66 @@ mod fast {
             Ok(fd) => dir(fd, path, stamps),
             Err(_) => Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh directory under the system's temporary directory, removed
+    /// on drop.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> TempDir {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            let dir = std::env::temp_dir().join(format!(
+                "nonlinear-store-{name}-{}-{nanos}",
+                std::process::id()
+            ));
+            fs::create_dir_all(&dir).unwrap();
+            TempDir(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn remove_is_compare_and_swap_and_tidies_comment_threads() {
+        let tmp = TempDir::new("remove");
+        let store = Store::at(&tmp.0);
+        let lock = store.lock().unwrap();
+        let thread = ".nonlinear/comments/0193a6f0-8a00-7d2a-9b4e-2f1c3d5e7a01";
+        let (c1, c2) = (format!("{thread}/c1.md"), format!("{thread}/c2.md"));
+        let issue = ".nonlinear/issues/NL-aaaa.md";
+        for rel in [c1.as_str(), c2.as_str(), issue] {
+            store.write(&lock, rel, None, b"one").unwrap();
+        }
+
+        // Changed since it was read: refused, the file stays.
+        let err = store.remove(&lock, issue, b"two").unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+        assert!(store.path(issue).is_file());
+        // Removed; its directory (not a thread) stays even when empty.
+        store.remove(&lock, issue, b"one").unwrap();
+        assert!(!store.path(issue).exists());
+        assert!(store.path(".nonlinear/issues").is_dir());
+        // Already gone: a conflict too, never a silent success.
+        let err = store.remove(&lock, issue, b"one").unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+
+        // A thread's directory goes with its last comment.
+        store.remove(&lock, &c1, b"one").unwrap();
+        assert!(store.path(thread).is_dir());
+        store.remove(&lock, &c2, b"one").unwrap();
+        assert!(!store.path(thread).exists());
+        assert!(store.path(".nonlinear/comments").is_dir());
     }
 }

@@ -1017,3 +1017,84 @@ fn mv_refuses_used_ids_and_lowercase_component_keys() {
     refused(&["mv", "AUTH", "Auth2"], "uppercase");
     refused(&["mv", "NL-aaaa", "NL aaaa"], "not a valid short id");
 }
+
+// ---- rm ------------------------------------------------------------------
+
+#[test]
+fn rm_removes_the_file_and_each_reference_in_place() {
+    let (_, run) = edit(
+        &["rm", "nl-CCCC"],
+        "\
+M .nonlinear/issues/NL-aaaa.md
+-relates_to: ['NL-cccc']
+D .nonlinear/issues/NL-cccc.md
+----
+-id: 0193a6f0-8a00-7d2a-9b4e-2f1c3d5e7a03
+-short_id: NL-cccc
+-title: \"Audit cookies\"
+-status: backlog
+-relates_to:
+-  - 'nl-BBBB'   # written in another case
+-  - 0193a6f0-8a00-7d2a-9b4e-2f1c3d5e7a05
+----
+M .nonlinear/issues/NL-eeee.md
+-blocks: [NL-cccc]
+",
+    );
+    assert_eq!(
+        run.stdout,
+        "deleted NL-cccc (.nonlinear/issues/NL-cccc.md); references removed from 2 files, 0 comments deleted\n"
+    );
+}
+
+#[test]
+fn rm_removes_references_by_uuid_and_the_comments() {
+    let (repo, run) = edit(
+        &["delete", "NL-eeee", "--json"],
+        "\
+M .nonlinear/issues/NL-cccc.md
+-  - 0193a6f0-8a00-7d2a-9b4e-2f1c3d5e7a05
+D .nonlinear/issues/NL-eeee.md
+----
+-id: 0193a6f0-8a00-7d2a-9b4e-2f1c3d5e7a05
+-short_id: NL-eeee
+-title: Cookie flags
+-status: done
+-blocks: [NL-cccc]
+-relates_to: [0193a6f0-8a00-7d2a-9b4e-2f1c3d5e7a02]  # NL-bbbb by UUID
+----
+",
+    );
+    let v = run.json();
+    assert_eq!(v["short_id"], "NL-eeee");
+    assert_eq!(v["path"], ws::E);
+    assert_eq!(v["updated"], serde_json::json!([ws::C]));
+    assert_eq!(v["deleted"], serde_json::json!([ws::E]));
+
+    let run = repo.nl(&["rm", "NL-aaaa"]).code(0);
+    assert_eq!(
+        run.stdout,
+        "deleted NL-aaaa (.nonlinear/issues/NL-aaaa.md); references removed from 0 files, 1 comment deleted\n"
+    );
+    let changes = repo.changes();
+    assert!(changes.contains(&format!("D {}\n", ws::A)), "{changes}");
+    assert!(changes.contains(&format!("D {}\n", ws::C1)), "{changes}");
+    assert!(
+        !repo.path(ws::C1).parent().expect("a thread").exists(),
+        "the comment thread's directory is left behind"
+    );
+    sound(&repo);
+}
+
+#[test]
+fn rm_refuses_items_with_children() {
+    refused(
+        &["rm", "NL-bbbb"],
+        "NL-bbbb still has 1 child: NL-dddd; move or delete it first",
+    );
+    refused(
+        &["rm", "AUTH"],
+        "AUTH still has 2 children: NL-aaaa, NL-bbbb",
+    );
+    refused(&["rm", "NL-zzzz"], "no item NL-zzzz");
+}

@@ -25,6 +25,9 @@
 //!   short ids, filters equal to `list`'s, facets, snippets, freshness,
 //!   recovery, and any query answered.
 
+//! * `write`: every write operation on a temporary workspace, by the text
+//!   it leaves (minimal diffs), and its refusals (nothing written).
+
 // `cfg(test)` lets clippy treat the helpers as test code too
 // (`allow-unwrap-in-tests`).
 #[cfg(test)]
@@ -47,3 +50,5 @@ mod search;
 mod support;
 #[cfg(test)]
 mod watch;
+#[cfg(test)]
+mod write;
