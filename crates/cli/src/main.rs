@@ -29,6 +29,7 @@ mod history;
 mod output;
 mod read;
 mod search;
+mod serve;
 mod watch;
 
 #[derive(Debug, Parser)]
@@ -233,6 +234,11 @@ enum Cmd {
         /// NONLINEAR_* environment variables override it.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Serve a scratch copy: the workspace is copied into a new
+        /// temporary git repository first, so writes commit there and the
+        /// original is untouched (the demo, a trial run). Removed on exit.
+        #[arg(long)]
+        scratch: bool,
     },
     /// Write a synthetic workspace for benchmarks and scale tests.
     Generate {
@@ -431,6 +437,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             bind,
             no_commit,
             config,
+            scratch,
         } => {
             let mut c = nonlinear_server::Config::load(config.as_deref())?;
             if let Some(w) = workspace {
@@ -438,6 +445,18 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             } else if std::env::var_os("NONLINEAR_WORKSPACE").is_none() {
                 c.workspace = cwd.clone();
             }
+            let _scratch = if scratch {
+                let (dir, ws) = serve::scratch_copy(&c.workspace)?;
+                eprintln!(
+                    "nonlinear: serving a scratch copy of {} in {}",
+                    c.workspace.display(),
+                    ws.display()
+                );
+                c.workspace = ws;
+                Some(dir)
+            } else {
+                None
+            };
             if let Some(b) = bind {
                 c.bind = b;
             }

@@ -178,7 +178,7 @@ pub async fn project(State(app): AppState) -> ApiResult<Json<Value>> {
 /// A node with its context: parent, children, links by layer, artifacts,
 /// comments, progress, description as Markdown and sanitized HTML.
 #[utoipa::path(get, path = "/api/v1/nodes/{id}", tag = "nodes",
-    params(("id" = String, Path, description = "Short id, component key or UUID")),
+    params(("id" = String, Path, description = "Short id, component key or UUID", example = "NL-96kc")),
     responses(
         (status = 200, description = "The node; its ETag in the header and the body", body = Object),
         (status = 304, description = "Unchanged (If-None-Match)"),
@@ -637,7 +637,7 @@ fn written(
 
 /// Creates a component, issue or artifact; committed as the acting member.
 #[utoipa::path(post, path = "/api/v1/nodes", tag = "nodes", request_body = CreateNode,
-    params(("x-nonlinear-actor" = Option<String>, Header, description = "Acting member's handle")),
+    params(("x-nonlinear-actor" = Option<String>, Header, description = "Acting member's handle", example = "ana")),
     responses(
         (status = 201, description = "Created; the node as GET returns it", body = Object),
         (status = 400, description = "Malformed", body = crate::error::ErrorEnvelope),
@@ -730,9 +730,9 @@ fn field_text(field: &str, v: &Value) -> ApiResult<String> {
 /// Changes fields and/or the description. With `If-Match`, refused (409)
 /// when the file changed since that ETag.
 #[utoipa::path(patch, path = "/api/v1/nodes/{id}", tag = "nodes", request_body = UpdateNode,
-    params(("id" = String, Path, description = "Short id, component key or UUID"),
+    params(("id" = String, Path, description = "Short id, component key or UUID", example = "NL-96kc"),
         ("if-match" = Option<String>, Header, description = "ETag from GET"),
-        ("x-nonlinear-actor" = Option<String>, Header, description = "Acting member's handle")),
+        ("x-nonlinear-actor" = Option<String>, Header, description = "Acting member's handle", example = "ana")),
     responses(
         (status = 200, description = "The node after the change", body = Object),
         (status = 404, description = "No such node", body = crate::error::ErrorEnvelope),
@@ -833,7 +833,7 @@ pub async fn update_node(
 /// Deletes a node: its file, its comments, and the links other items hold
 /// to it. Refused while it has children.
 #[utoipa::path(delete, path = "/api/v1/nodes/{id}", tag = "nodes",
-    params(("id" = String, Path, description = "Short id, component key or UUID"),
+    params(("id" = String, Path, description = "Short id, component key or UUID", example = "NL-96kc"),
         ("if-match" = Option<String>, Header, description = "ETag from GET")),
     responses(
         (status = 200, description = "Deleted: `{deleted, files, commit}`", body = Object),
@@ -877,7 +877,7 @@ pub struct MoveNode {
 
 /// Reparents a node.
 #[utoipa::path(post, path = "/api/v1/nodes/{id}/move", tag = "nodes", request_body = MoveNode,
-    params(("id" = String, Path, description = "Short id, component key or UUID"),
+    params(("id" = String, Path, description = "Short id, component key or UUID", example = "NL-96kc"),
         ("if-match" = Option<String>, Header, description = "ETag from GET")),
     responses(
         (status = 200, description = "The node after the move", body = Object),
@@ -919,7 +919,7 @@ pub struct RenameNode {
 
 /// Renames a short id, rewriting every reference to it.
 #[utoipa::path(post, path = "/api/v1/nodes/{id}/rename", tag = "nodes", request_body = RenameNode,
-    params(("id" = String, Path, description = "Short id, component key or UUID")),
+    params(("id" = String, Path, description = "Short id, component key or UUID", example = "NL-96kc")),
     responses(
         (status = 200, description = "The node under its new id", body = Object),
         (status = 404, description = "No such node", body = crate::error::ErrorEnvelope),

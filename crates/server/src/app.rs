@@ -22,6 +22,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use indexer::search::SearchIndex;
@@ -52,6 +53,10 @@ pub struct App {
     pub git: Option<Git>,
     pub blobs: crate::attach::Blobs,
     pub metrics: Metrics,
+    /// Changes applied so far (batches of events): answers computed at one
+    /// generation hold until the next ([`crate::memo`]).
+    pub generation: AtomicU64,
+    pub memo: crate::memo::Memo,
     pub stopper: watch::Stopper,
 }
 
@@ -190,6 +195,8 @@ impl App {
             git,
             blobs,
             stopper,
+            generation: AtomicU64::new(0),
+            memo: crate::memo::Memo::default(),
         });
         let weak = Arc::downgrade(&app);
         std::thread::Builder::new()
@@ -203,12 +210,16 @@ impl App {
     }
 
     /// Publishes a batch of watcher events (already applied to the graph):
-    /// the search index first, so that a client reacting to an event finds
-    /// it searchable, then the hub.
+    /// the hub first (an event goes out as soon as the graph holds it), then
+    /// the search index (a tantivy commit, ~15 ms), then the generation
+    /// that ends remembered answers. An API write answers only after all
+    /// three, so its client's next search sees it; a client reacting to an
+    /// event within those milliseconds may search the index before it.
     fn publish(&self, watcher: &Watcher, batch: &[Event], actor: Option<&str>) {
         if batch.is_empty() {
             return;
         }
+        events::publish(self, watcher.graph(), batch, actor);
         if let Err(e) = self
             .search
             .write()
@@ -216,7 +227,7 @@ impl App {
         {
             tracing::error!(error = %e, "search index update failed");
         }
-        events::publish(self, watcher.graph(), batch, actor);
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Runs one write as `actor` (a member handle): edits the files through

@@ -24,6 +24,7 @@ mod events;
 mod git;
 mod hub;
 mod links;
+mod memo;
 mod metrics;
 mod queries;
 mod threads;
@@ -143,7 +144,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/diff", get(queries::diff))
         .route("/ws", get(ws::upgrade))
         .route("/openapi.json", get(openapi_json))
-        .layer(DefaultBodyLimit::max(config.body_limit));
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(middleware::from_fn_with_state(app.clone(), memo::layer));
     let mut router = Router::new()
         .nest("/api/v1", api)
         .route("/health", get(health))

@@ -120,7 +120,7 @@ pub struct AttachArtifact {
 
 /// Creates an artifact attached to the node.
 #[utoipa::path(post, path = "/api/v1/nodes/{id}/artifacts", tag = "artifacts", request_body = AttachArtifact,
-    params(("id" = String, Path, description = "Short id, component key or UUID")),
+    params(("id" = String, Path, description = "Short id, component key or UUID", example = "NL-96kc")),
     responses(
         (status = 201, description = "The artifact", body = Object),
         (status = 404, description = "No such node or attachment", body = crate::error::ErrorEnvelope),

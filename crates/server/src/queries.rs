@@ -127,7 +127,7 @@ pub struct BlockedParams {
 
 /// Blocked issues with their chains of open blockers.
 #[utoipa::path(get, path = "/api/v1/graph/blocked", tag = "graph", params(BlockedParams),
-    responses((status = 200, description = "Blocked issues", body = Object),
+    responses((status = 200, description = "Blocked issues", body = [Object]),
         (status = 404, description = "No such node", body = crate::error::ErrorEnvelope)))]
 pub async fn blocked(
     State(app): AppState,
@@ -178,8 +178,8 @@ pub struct NearParams {
 
 /// The k-hop neighbourhood of a node.
 #[utoipa::path(get, path = "/api/v1/graph/near/{id}", tag = "graph",
-    params(("id" = String, Path, description = "Short id, component key or UUID"), NearParams),
-    responses((status = 200, description = "Nodes with their distance", body = Object),
+    params(("id" = String, Path, description = "Short id, component key or UUID", example = "NL-96kc"), NearParams),
+    responses((status = 200, description = "Nodes with their distance", body = [Object]),
         (status = 400, description = "Bad layers", body = crate::error::ErrorEnvelope),
         (status = 404, description = "No such node", body = crate::error::ErrorEnvelope)))]
 pub async fn near(
@@ -198,7 +198,7 @@ pub async fn near(
 /// Components that depend on this one through Layer 3 (transitively) and
 /// their open issues.
 #[utoipa::path(get, path = "/api/v1/graph/impact/{id}", tag = "graph",
-    params(("id" = String, Path, description = "A component")),
+    params(("id" = String, Path, description = "A component", example = "AUTH")),
     responses((status = 200, description = "Dependents and issues", body = Object),
         (status = 404, description = "No such node", body = crate::error::ErrorEnvelope),
         (status = 422, description = "Not a component", body = crate::error::ErrorEnvelope)))]
@@ -217,7 +217,7 @@ pub async fn impact(State(app): AppState, Path(id): Path<String>) -> ApiResult<J
 
 /// Every cycle in BLOCKS and HAS_CHILD.
 #[utoipa::path(get, path = "/api/v1/graph/cycles", tag = "graph",
-    responses((status = 200, description = "Cycles", body = Object)))]
+    responses((status = 200, description = "Cycles", body = [Object])))]
 pub async fn cycles(State(app): AppState) -> ApiResult<Json<Value>> {
     let live = app.live.read();
     let g = live.graph();
@@ -274,7 +274,7 @@ pub struct HistoryParams {
 /// Field-level history of a node from git: commit, author, date, field,
 /// before → after, following renames.
 #[utoipa::path(get, path = "/api/v1/nodes/{id}/history", tag = "history",
-    params(("id" = String, Path, description = "Short id, component key or UUID"), HistoryParams),
+    params(("id" = String, Path, description = "Short id, component key or UUID", example = "NL-96kc"), HistoryParams),
     responses((status = 200, description = "The history", body = Object),
         (status = 404, description = "No such node, revision or repository", body = crate::error::ErrorEnvelope)))]
 pub async fn history(

@@ -13,7 +13,7 @@ use crate::error::{ApiError, ApiResult, Json, Path};
 
 /// The comment thread of a node: oldest first, replies nested.
 #[utoipa::path(get, path = "/api/v1/nodes/{id}/comments", tag = "comments",
-    params(("id" = String, Path, description = "Short id, component key or UUID")),
+    params(("id" = String, Path, description = "Short id, component key or UUID", example = "NL-96kc")),
     responses(
         (status = 200, description = "`{items}`", body = Object),
         (status = 404, description = "No such node", body = crate::error::ErrorEnvelope)))]
@@ -67,8 +67,8 @@ fn answer(
 /// Comments on a node (or replies to a comment on it) as the acting
 /// member, who is required.
 #[utoipa::path(post, path = "/api/v1/nodes/{id}/comments", tag = "comments", request_body = NewComment,
-    params(("id" = String, Path, description = "Short id, component key or UUID"),
-        ("x-nonlinear-actor" = Option<String>, Header, description = "Acting member's handle (required)")),
+    params(("id" = String, Path, description = "Short id, component key or UUID", example = "NL-96kc"),
+        ("x-nonlinear-actor" = Option<String>, Header, description = "Acting member's handle (required)", example = "ana")),
     responses(
         (status = 201, description = "The comment", body = Object),
         (status = 403, description = "No acting member", body = crate::error::ErrorEnvelope),
@@ -102,7 +102,8 @@ pub struct EditComment {
 /// when it changed since.
 #[utoipa::path(patch, path = "/api/v1/comments/{comment}", tag = "comments", request_body = EditComment,
     params(("comment" = String, Path, description = "The comment's UUID"),
-        ("if-match" = Option<String>, Header, description = "ETag of the comment")),
+        ("if-match" = Option<String>, Header, description = "ETag of the comment"),
+        ("x-nonlinear-actor" = Option<String>, Header, description = "Acting member's handle (the author)", example = "ana")),
     responses(
         (status = 200, description = "The comment", body = Object),
         (status = 403, description = "Not the author", body = crate::error::ErrorEnvelope),
@@ -137,7 +138,8 @@ pub struct React {
 
 /// Adds the acting member's reaction.
 #[utoipa::path(post, path = "/api/v1/comments/{comment}/reactions", tag = "comments", request_body = React,
-    params(("comment" = String, Path, description = "The comment's UUID")),
+    params(("comment" = String, Path, description = "The comment's UUID"),
+        ("x-nonlinear-actor" = Option<String>, Header, description = "Acting member's handle (required)", example = "ana")),
     responses(
         (status = 200, description = "The comment", body = Object),
         (status = 403, description = "No acting member", body = crate::error::ErrorEnvelope),
@@ -163,7 +165,8 @@ pub async fn react(
 
 /// Takes the acting member's reaction back.
 #[utoipa::path(delete, path = "/api/v1/comments/{comment}/reactions/{emoji}", tag = "comments",
-    params(("comment" = String, Path, description = "The comment's UUID"), ("emoji" = String, Path, description = "The emoji name")),
+    params(("comment" = String, Path, description = "The comment's UUID"), ("emoji" = String, Path, description = "The emoji name"),
+        ("x-nonlinear-actor" = Option<String>, Header, description = "Acting member's handle (required)", example = "ana")),
     responses(
         (status = 200, description = "The comment", body = Object),
         (status = 403, description = "No acting member", body = crate::error::ErrorEnvelope),

@@ -1,0 +1,120 @@
+//! Answers to reads, remembered until the workspace changes.
+//!
+//! Every GET of the graph, the nodes and search is a pure function of the
+//! workspace as the server holds it (and of the acting member, for `@me`).
+//! The server counts the changes it applies ([`App::generation`]); an
+//! answer computed at one generation is served again, byte for byte, until
+//! the next change. A change only ever bumps the count after the graph and
+//! the search index hold it, and an answer is kept only if no change
+//! happened while it was computed, so a remembered answer is never older
+//! than what a fresh one would say.
+//!
+//! Not remembered: conditional requests (`If-None-Match`), answers other
+//! than 200, and routes that read what the watcher does not follow (git
+//! history and diffs, attachments).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use parking_lot::Mutex;
+
+use crate::app::App;
+
+/// Answers kept at most; past it, the memory starts over.
+const CAPACITY: usize = 4096;
+/// Larger answers are not kept.
+const MAX_BODY: usize = 4 << 20;
+
+#[derive(Debug, Default)]
+pub struct Memo {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    generation: u64,
+    answers: HashMap<(String, Option<HeaderValue>), Arc<Kept>>,
+}
+
+#[derive(Debug)]
+struct Kept {
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+fn cacheable(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/api/v1/") else {
+        return false;
+    };
+    rest == "project"
+        || rest == "search"
+        || rest.starts_with("graph/")
+        || (rest.starts_with("nodes") && !rest.ends_with("/history"))
+}
+
+pub async fn layer(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    if req.method() != Method::GET
+        || req.headers().contains_key(header::IF_NONE_MATCH)
+        || !cacheable(req.uri().path())
+    {
+        return next.run(req).await;
+    }
+    let key = (
+        req.uri().to_string(),
+        req.headers().get(crate::api::ACTOR).cloned(),
+    );
+    let generation = app.generation.load(Ordering::Acquire);
+    {
+        let inner = app.memo.inner.lock();
+        if inner.generation == generation
+            && let Some(kept) = inner.answers.get(&key)
+        {
+            let kept = kept.clone();
+            drop(inner);
+            let mut r = (StatusCode::OK, kept.body.clone()).into_response();
+            *r.headers_mut() = kept.headers.clone();
+            return r;
+        }
+    }
+    let res = next.run(req).await;
+    if res.status() != StatusCode::OK {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return ApiErrorTooBig.into_response();
+    };
+    {
+        let mut inner = app.memo.inner.lock();
+        // Kept only when nothing changed while it was computed.
+        if app.generation.load(Ordering::Acquire) == generation {
+            if inner.generation != generation || inner.answers.len() >= CAPACITY {
+                inner.answers.clear();
+                inner.generation = generation;
+            }
+            inner.answers.insert(
+                key,
+                Arc::new(Kept {
+                    headers: parts.headers.clone(),
+                    body: bytes.clone(),
+                }),
+            );
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// An answer too large to hold: it cannot be sent either.
+struct ApiErrorTooBig;
+
+impl IntoResponse for ApiErrorTooBig {
+    fn into_response(self) -> Response {
+        crate::error::ApiError::internal("an answer exceeded 4 MB").into_response()
+    }
+}
