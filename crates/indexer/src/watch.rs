@@ -89,7 +89,7 @@ use notify_debouncer_full::notify::{self, EventKind, RecommendedWatcher, Recursi
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache};
 use schema::diagnostic::{Code, Diagnostic};
 use schema::parse::{self, FileKind};
-use schema::store::{Store, StoreError};
+use schema::store::{Stamp, Store, StoreError};
 use schema::text::Pos;
 use schema::{Item, Kind, Workspace};
 
@@ -267,10 +267,20 @@ pub struct Watcher {
     /// Files last found invalid, with the problem reported: reading one
     /// again unchanged reports nothing.
     invalid: HashMap<String, Diagnostic>,
-    /// Comment files, with the hash of their content when it was read (0:
-    /// listed at start, not read).
-    comments: BTreeMap<String, u64>,
+    /// Comment files, with what was seen of them.
+    comments: BTreeMap<String, SeenComment>,
+    /// When the watcher started (nanoseconds since the epoch): a comment
+    /// file listed then and not modified since is not an edit.
+    started_ns: i64,
     stopped: bool,
+}
+
+/// A comment file as last seen: its stamp and content hash, unknown (`None`,
+/// 0) for the files listed at start and not looked at since.
+#[derive(Debug, Clone, Copy)]
+struct SeenComment {
+    stamp: Option<Stamp>,
+    hash: u64,
 }
 
 /// The receiving end of a [`Watcher`]'s notifications, for a caller that
@@ -351,6 +361,9 @@ impl Watcher {
             missing: BTreeMap::new(),
             invalid: HashMap::new(),
             comments: BTreeMap::new(),
+            started_ns: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
             stopped: false,
         };
         w.debouncer.watch(&w.root, RecursiveMode::NonRecursive)?;
@@ -390,7 +403,13 @@ impl Watcher {
         w.graph = Graph::build(&ws);
         for item in ws.items {
             if item.kind() == Kind::Comment {
-                w.comments.insert(item.path, 0);
+                w.comments.insert(
+                    item.path,
+                    SeenComment {
+                        stamp: None,
+                        hash: 0,
+                    },
+                );
                 continue;
             }
             w.known.insert(item.path.clone());
@@ -800,20 +819,49 @@ impl Watcher {
         let mut parts = rel.rsplit('/');
         let id = parts.next()?.strip_suffix(".md")?.to_owned();
         let on = parts.next()?.to_owned();
-        let action = match std::fs::read(self.root.join(&rel)) {
-            Ok(bytes) => {
-                let hash = xxhash_rust::xxh3::xxh3_64(&bytes).max(1);
-                match self.comments.insert(rel.clone(), hash) {
-                    None => CommentAction::Created,
-                    Some(h) if h == hash => return None,
-                    Some(_) => CommentAction::Updated,
-                }
-            }
+        // Reading a file can change its access time, which inotify reports
+        // like an edit: a file whose stamp did not change was not edited.
+        let stamp = match std::fs::symlink_metadata(self.root.join(&rel)) {
+            Ok(m) if m.is_file() => Stamp::of(&m),
+            Ok(_) => return None,
             Err(e) if absent(&e) => {
                 self.comments.remove(&rel)?;
-                CommentAction::Deleted
+                return Some(Event::Comment(CommentChanged {
+                    path: rel,
+                    on,
+                    id,
+                    action: CommentAction::Deleted,
+                }));
             }
             Err(_) => return None,
+        };
+        let seen = self.comments.get(&rel).copied();
+        if seen.is_some_and(|s| s.stamp == Some(stamp)) {
+            return None;
+        }
+        let Ok(bytes) = std::fs::read(self.root.join(&rel)) else {
+            return None;
+        };
+        let hash = xxhash_rust::xxh3::xxh3_64(&bytes).max(1);
+        self.comments.insert(
+            rel.clone(),
+            SeenComment {
+                stamp: Some(stamp),
+                hash,
+            },
+        );
+        let action = match seen {
+            None => CommentAction::Created,
+            Some(s) if s.hash == hash => return None,
+            // Listed at start and not written since.
+            Some(s)
+                if s.hash == 0
+                    && stamp.mtime_ns < self.started_ns
+                    && stamp.ctime_ns < self.started_ns =>
+            {
+                return None;
+            }
+            Some(_) => CommentAction::Updated,
         };
         Some(Event::Comment(CommentChanged {
             path: rel,

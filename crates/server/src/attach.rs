@@ -80,6 +80,10 @@ impl Blobs {
                 if let Some(r) = &config.s3_region {
                     b = b.with_region(r);
                 }
+                if let (Some(k), Some(s)) = (&config.s3_access_key_id, &config.s3_secret_access_key)
+                {
+                    b = b.with_access_key_id(k).with_secret_access_key(s);
+                }
                 (Arc::new(b.build()?), "s3")
             }
             None => {

@@ -45,6 +45,9 @@ pub struct Config {
     /// The S3 endpoint (MinIO: `http://127.0.0.1:9000`).
     pub s3_endpoint: Option<String>,
     pub s3_region: Option<String>,
+    /// S3 credentials; without them the usual `AWS_*` variables apply.
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
     /// Per-connection WebSocket send queue; a client that falls this far
     /// behind is disconnected (it reconnects with its offsets).
     pub ws_queue: usize,
@@ -69,6 +72,8 @@ impl Default for Config {
             s3_bucket: None,
             s3_endpoint: None,
             s3_region: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
             ws_queue: 1024,
             replay: 1024,
         }
@@ -161,6 +166,12 @@ impl Config {
         }
         if let Some(v) = var("S3_REGION") {
             self.s3_region = Some(v);
+        }
+        if let Some(v) = var("S3_ACCESS_KEY_ID") {
+            self.s3_access_key_id = Some(v);
+        }
+        if let Some(v) = var("S3_SECRET_ACCESS_KEY") {
+            self.s3_secret_access_key = Some(v);
         }
         if let Some(v) = var("WS_QUEUE") {
             self.ws_queue = parse("NONLINEAR_WS_QUEUE", &v)?;

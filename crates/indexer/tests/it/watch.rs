@@ -13,7 +13,7 @@ use nonlinear_indexer::watch::Watcher;
 use schema::store::Store;
 use serde_json::json;
 
-use crate::support::{CONFIG, CONFIG_PATH, component_file, issue_file, signature};
+use crate::support::{CONFIG, CONFIG_PATH, component_file, issue_file, signature, uuid_of};
 
 /// Long enough for a loaded CI machine; a passing test never waits for it.
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -366,4 +366,46 @@ fn stopper_ends_the_stream() {
     std::thread::spawn(move || stop.stop());
     assert_eq!(w.next_batch(), None);
     assert_eq!(w.next_batch_timeout(Duration::from_millis(1)), None);
+}
+
+#[test]
+fn comments_added_edited_read_and_deleted() {
+    let ws = Ws::new();
+    let on = uuid_of("NL-a");
+    let old = format!(".nonlinear/comments/{on}/0193a6f0-0000-7000-8000-00000000000a.md");
+    let comment = |body: &str| {
+        format!(
+            "---\nid: 0193a6f0-0000-7000-8000-00000000000a\nauthor: ana\ncreated_at: 2026-11-01T10:00:00Z\n---\n{body}\n"
+        )
+    };
+    ws.write(&old, &comment("Listed at start."));
+    let mut w = ws.watch();
+    // Reading files (a search index build does) changes access times, which
+    // inotify reports like edits: no event.
+    let _ = ws.read(&old);
+    std::fs::File::open(ws.path(&old)).expect("open");
+    assert!(
+        w.next_batch_timeout(Duration::from_millis(400))
+            .expect("not stopped")
+            .is_empty()
+    );
+    ws.write(&old, &comment("Edited."));
+    assert_eq!(
+        next(&mut w),
+        [
+            json!({"event": "comment", "path": old, "on": on, "id": "0193a6f0-0000-7000-8000-00000000000a", "action": "updated"})
+        ]
+    );
+    let new = format!(".nonlinear/comments/{on}/0193a6f0-0000-7000-8000-00000000000b.md");
+    ws.write_by_rename(&new, &comment("A new one.").replace("0a\n", "0b\n"));
+    let batch = next(&mut w);
+    assert_eq!(batch.len(), 1, "{batch:?}");
+    assert_eq!(batch[0]["action"], "created");
+    std::fs::remove_file(ws.path(&old)).expect("rm");
+    assert_eq!(next(&mut w)[0]["action"], "deleted");
+    // The whole thread goes with its directory.
+    std::fs::remove_dir_all(ws.path(&format!(".nonlinear/comments/{on}"))).expect("rm -r");
+    let batch = next(&mut w);
+    assert_eq!(batch[0]["action"], "deleted");
+    assert_eq!(batch[0]["path"], new.as_str());
 }

@@ -124,3 +124,102 @@ async fn uploads_are_checked_by_content() {
     assert_eq!(a.body["mime_type"], "image/png");
     s.stop().await;
 }
+
+/// An S3-compatible server (moto's, from PyPI; `tests/run` installs it) on
+/// a free port, stopped when dropped.
+struct S3 {
+    child: std::process::Child,
+    endpoint: String,
+}
+
+impl Drop for S3 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn s3() -> Option<S3> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let child = match std::process::Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            // CI installs it (tests/run); only a bare `cargo test` may lack it.
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "moto_server is needed for the S3 test: {e}"
+            );
+            eprintln!("SKIPPED: moto_server not installed (pip install 'moto[server]')");
+            return None;
+        }
+    };
+    let s3 = S3 {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client.get(&s3.endpoint).send().await.is_ok() {
+            return Some(s3);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("moto_server did not start");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_in_an_s3_bucket() {
+    let Some(s3) = s3().await else { return };
+    let client = reqwest::Client::new();
+    let made = client
+        .put(format!("{}/nonlinear-attachments", s3.endpoint))
+        .send()
+        .await
+        .expect("create bucket");
+    assert!(made.status().is_success(), "{}", made.status());
+    let ws = Ws::demo();
+    let mut config = ws.config();
+    config.s3_bucket = Some("nonlinear-attachments".into());
+    config.s3_endpoint = Some(s3.endpoint.clone());
+    config.s3_region = Some("us-east-1".into());
+    config.s3_access_key_id = Some("test".into());
+    config.s3_secret_access_key = Some("test".into());
+    let s = Server::start_with(ws, config).await;
+    assert_eq!(s.get("/api/v1/project").await.body["attachments"], "s3");
+    let ok = upload(&s, "shot.png", PNG.to_vec(), "image/png").await;
+    assert_eq!(ok.status, 201, "{}", ok.text);
+    let sha = ok.body["sha256"].as_str().expect("sha").to_owned();
+    // In the bucket, not on disk.
+    let object = client
+        .get(format!(
+            "{}/nonlinear-attachments/sha256/{sha}",
+            s3.endpoint
+        ))
+        .send()
+        .await
+        .expect("object");
+    assert_eq!(object.status(), 200);
+    assert_eq!(object.bytes().await.expect("bytes").as_ref(), PNG);
+    assert!(!s.ws.path(".nonlinear/attachments").exists());
+    let get = s
+        .client
+        .get(s.url(&format!("/api/v1/attachments/{sha}")))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(get.status(), 200);
+    assert_eq!(get.bytes().await.expect("bytes").as_ref(), PNG);
+    s.get(&format!("/api/v1/attachments/{}", "b".repeat(64)))
+        .await
+        .error(404, "not_found");
+    s.stop().await;
+}
