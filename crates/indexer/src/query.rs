@@ -62,37 +62,70 @@ fn open_blockers(g: &Graph, n: NodeIndex) -> impl Iterator<Item = NodeIndex> + '
 /// blocker; below `under` when given. Most urgent first (priority 1 … 4,
 /// then none), started before not started, then by key.
 pub fn ready(g: &Graph, under: Option<NodeIndex>) -> Vec<NodeIndex> {
-    let mut out: Vec<NodeIndex> = g
-        .issues()
+    let mut out = ready_unordered(g, under);
+    sort_for_work(g, &mut out);
+    out
+}
+
+/// [`ready`] in no particular order: for callers that filter further and
+/// then want only the first few ([`first_for_work`]).
+pub fn ready_unordered(g: &Graph, under: Option<NodeIndex>) -> Vec<NodeIndex> {
+    g.issues()
         .filter(|&n| {
             g.is_open_issue(n) && g.open_blocker_count(n) == 0 && g.open_child_count(n) == 0
         })
         .filter(|&n| under.is_none_or(|u| is_under(g, n, u)))
-        .collect();
-    sort_for_work(g, &mut out);
-    out
+        .collect()
+}
+
+/// The first `limit` of `issues` in work-queue order ([`sort_for_work`]),
+/// without sorting the rest: O(n + limit log limit).
+pub fn first_for_work(g: &Graph, issues: &mut Vec<NodeIndex>, limit: usize) {
+    if issues.len() > limit {
+        let key = work_key(g);
+        let cmp = |a: &NodeIndex, b: &NodeIndex| {
+            key(*a)
+                .cmp(&key(*b))
+                .then_with(|| g.node(*a).key.cmp(&g.node(*b).key))
+                .then(a.cmp(b))
+        };
+        if limit == 0 {
+            issues.clear();
+            return;
+        }
+        issues.select_nth_unstable_by(limit - 1, cmp);
+        issues.truncate(limit);
+    }
+    sort_for_work(g, issues);
+}
+
+/// The cheap part of the work-queue order: priority, not started, the
+/// first eight bytes of the key.
+fn work_key(g: &Graph) -> impl Fn(NodeIndex) -> (u8, bool, u64) + '_ {
+    move |n| {
+        let node = g.node(n);
+        let mut b = [0u8; 8];
+        let k = node.key.as_bytes();
+        let len = k.len().min(8);
+        b[..len].copy_from_slice(&k[..len]);
+        (
+            g.priority(n),
+            node.category != Some(Category::Started),
+            u64::from_be_bytes(b),
+        )
+    }
 }
 
 /// Sorts issues the way a work queue reads: priority, in flight first, key.
 pub fn sort_for_work(g: &Graph, issues: &mut [NodeIndex]) {
     // Sort keys from dense tables plus the first eight bytes of the short
     // id as an integer: most comparisons never touch a string.
-    let prefix = |k: &str| {
-        let mut b = [0u8; 8];
-        let n = k.len().min(8);
-        b[..n].copy_from_slice(&k.as_bytes()[..n]);
-        u64::from_be_bytes(b)
-    };
+    let key = work_key(g);
     let mut keyed: Vec<(u8, bool, u64, NodeIndex)> = issues
         .iter()
         .map(|&n| {
-            let node = g.node(n);
-            (
-                g.priority(n),
-                node.category != Some(Category::Started),
-                prefix(&node.key),
-                n,
-            )
+            let (p, s, k) = key(n);
+            (p, s, k, n)
         })
         .collect();
     keyed.sort_unstable_by(|a, b| {

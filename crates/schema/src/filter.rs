@@ -166,6 +166,11 @@ impl Filter {
         self.terms.iter().any(|t| matches!(t.pred, Pred::Kind(_)))
     }
 
+    /// Whether the query has no terms (it matches everything).
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
     /// Whether a term searches free text, which reads item bodies.
     pub fn has_text(&self) -> bool {
         self.terms.iter().any(|t| matches!(t.pred, Pred::Text(_)))

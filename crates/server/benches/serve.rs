@@ -8,7 +8,9 @@
 //! * reads with `wrk` (Debian's `wrk`; the row says so when it is
 //!   missing): get an issue, list with a filter, ready, search — requests
 //!   per second and p99 with 2 threads and 32 connections for 5 s, wrk on
-//!   the same 2-core machine as the server;
+//!   the same 2-core machine as the server. Each twice: the same URL again
+//!   and again (answered from the server's remembered answers after the
+//!   first), and "computed", every URL unique so every answer is computed;
 //! * writes: 200 sequential `PATCH` status changes (edit → file → commit →
 //!   event on a WebSocket), p50/p99 from request to the event;
 //! * outside edits: 100 files saved as an editor does (write a temporary
@@ -180,6 +182,8 @@ async fn measure(dir: &Path, n: usize) -> (Vec<String>, String) {
         .to_lowercase();
 
     let mut reads = Vec::new();
+    let script = dir.join(".nonlinear/cache/bench-unique.lua");
+    std::fs::write(&script, UNIQUE).expect("write the wrk script");
     for (name, path) in [
         ("get issue", format!("/api/v1/nodes/{}", keys[7].0)),
         (
@@ -189,9 +193,11 @@ async fn measure(dir: &Path, n: usize) -> (Vec<String>, String) {
         ("ready", "/api/v1/graph/ready?limit=50".to_owned()),
         ("search", format!("/api/v1/search?q={word}")),
     ] {
+        let url = format!("{base}{path}");
+        reads.push(format!("| {n} | {name} | {} |", wrk(&url, None)));
         reads.push(format!(
-            "| {n} | {name} | {} |",
-            wrk(&format!("{base}{path}"))
+            "| {n} | {name}, computed | {} |",
+            wrk(&url, Some(&script))
         ));
     }
 
@@ -263,11 +269,32 @@ async fn measure(dir: &Path, n: usize) -> (Vec<String>, String) {
     (reads, other)
 }
 
+/// A wrk script that makes every request's URL unique (an ignored query
+/// parameter), so that no answer is remembered: what computing one costs.
+const UNIQUE: &str = r#"
+local threads = 0
+function setup(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
+function init(args)
+  n = 0
+end
+function request()
+  n = n + 1
+  local sep = string.find(wrk.path, "?", 1, true) and "&" or "?"
+  return wrk.format(nil, wrk.path .. sep .. "nocache=" .. tid .. "-" .. n)
+end
+"#;
+
 /// `requests/s | p50 | p99` from wrk, or why not.
-fn wrk(url: &str) -> String {
-    let out = Command::new("wrk")
-        .args(["-t2", "-c32", "-d5s", "--latency", url])
-        .output();
+fn wrk(url: &str, script: Option<&Path>) -> String {
+    let mut cmd = Command::new("wrk");
+    cmd.args(["-t2", "-c32", "-d5s", "--latency"]);
+    if let Some(s) = script {
+        cmd.arg("-s").arg(s);
+    }
+    let out = cmd.arg(url).output();
     let Ok(out) = out else {
         return "wrk not installed (apt install wrk) | | ".into();
     };

@@ -104,17 +104,17 @@ pub async fn ready(
         graph: g,
         me: me.as_deref(),
     };
-    let mut issues: Vec<NodeIndex> = query::ready(g, under)
-        .into_iter()
-        .filter(|&n| {
+    let mut issues: Vec<NodeIndex> = query::ready_unordered(g, under);
+    if !filter.is_empty() {
+        issues.retain(|&n| {
             g.node(n)
                 .item
                 .as_ref()
                 .is_some_and(|i| filter.matches(i, &scope))
-        })
-        .collect();
+        });
+    }
     let total = issues.len();
-    issues.truncate(p.limit.unwrap_or(50).clamp(1, 500));
+    query::first_for_work(g, &mut issues, p.limit.unwrap_or(50).clamp(1, 500));
     Ok(Json(indexer::json::page(g, &issues, total)))
 }
 

@@ -736,3 +736,19 @@ fn tree_of_a_very_deep_parent_chain_is_bounded() {
     }
     assert_eq!(depth, query::MAX_TREE_DEPTH);
 }
+
+#[test]
+fn first_for_work_is_the_head_of_ready() {
+    let mut spec = Spec::new();
+    for i in 0..40 {
+        let p = i % 5;
+        spec = spec.issue(&format!("NL-{i:02}"), &format!("priority: {p}"));
+    }
+    let g = spec.graph();
+    let all = query::ready(&g, None);
+    for limit in [0, 1, 7, 40, 100] {
+        let mut some = query::ready_unordered(&g, None);
+        query::first_for_work(&g, &mut some, limit);
+        assert_eq!(some, all[..limit.min(all.len())], "limit {limit}");
+    }
+}
