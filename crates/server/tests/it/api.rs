@@ -674,3 +674,82 @@ async fn internal_errors_carry_a_correlation_id() {
     std::fs::remove_file(s.ws.path(".git/index.lock")).expect("unlock");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_limits_hsts_and_graceful_shutdown() {
+    let ws = Ws::demo();
+    let mut config = ws.config();
+    config.cors_origins = vec!["https://app.example".into()];
+    config.hsts = true;
+    let s = Server::start_with(ws, config).await;
+    let pre = s
+        .call(
+            Method::OPTIONS,
+            "/api/v1/nodes/NL-96kc",
+            None,
+            &[
+                ("origin", "https://app.example"),
+                ("access-control-request-method", "PATCH"),
+                (
+                    "access-control-request-headers",
+                    "content-type,if-match,x-nonlinear-actor",
+                ),
+            ],
+        )
+        .await;
+    assert!(pre.status.is_success(), "{}", pre.status);
+    assert_eq!(
+        pre.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    let other = s
+        .call(
+            Method::GET,
+            "/api/v1/project",
+            None,
+            &[("origin", "https://evil.example")],
+        )
+        .await;
+    assert!(other.header("access-control-allow-origin").is_none());
+    assert!(
+        other
+            .header("strict-transport-security")
+            .expect("hsts")
+            .contains("max-age=")
+    );
+
+    // Bodies over the limit (1 MiB) are refused before any work.
+    let big = json!({"kind": "issue", "title": "x", "description": "y".repeat(2 << 20)});
+    s.post("/api/v1/nodes", big, ANA)
+        .await
+        .error(413, "payload_too_large");
+
+    // Shutting down lets a write in flight finish and commit.
+    let client = s.client.clone();
+    let url = s.url("/api/v1/nodes/NL-96kc");
+    let write = tokio::spawn(async move {
+        client
+            .patch(url)
+            .json(&json!({"title": "Written while shutting down"}))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+    });
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let ws = s.stop().await;
+    let status = write.await.expect("task");
+    let text = ws.read(".nonlinear/issues/NL-96kc.md");
+    match status {
+        // Accepted before the listener closed: written and committed.
+        Ok(200) => {
+            assert!(text.contains("title: Written while shutting down"));
+            assert!(
+                ws.git(&["log", "-1", "--format=%s"])
+                    .starts_with("nonlinear: update NL-96kc")
+            );
+        }
+        // Refused at the door: nothing written.
+        _ => assert!(!text.contains("Written while shutting down")),
+    }
+    assert!(ws.git(&["status", "--porcelain"]).trim().is_empty());
+}
