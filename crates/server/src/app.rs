@@ -56,6 +56,8 @@ pub struct App {
     /// Changes applied so far (batches of events): answers computed at one
     /// generation hold until the next ([`crate::memo`]).
     pub generation: AtomicU64,
+    /// Commits made, for `git gc --auto` every [`GC_EVERY`].
+    commits: AtomicU64,
     pub memo: crate::memo::Memo,
     pub stopper: watch::Stopper,
 }
@@ -196,6 +198,7 @@ impl App {
             blobs,
             stopper,
             generation: AtomicU64::new(0),
+            commits: AtomicU64::new(0),
             memo: crate::memo::Memo::default(),
         });
         let weak = Arc::downgrade(&app);
@@ -269,6 +272,11 @@ impl App {
             commit = git
                 .commit(&paths, &message, &author)
                 .map_err(ApiError::internal)?;
+            if commit.is_some()
+                && self.commits.fetch_add(1, Ordering::Relaxed) % GC_EVERY == GC_EVERY - 1
+            {
+                gc_in_background(&self.root);
+            }
         }
         let mut live = self.live.write();
         let batch = live.refresh(paths);
@@ -277,6 +285,29 @@ impl App {
         self.metrics.writes.inc();
         Ok(Done { value, commit })
     }
+}
+
+/// Commits between two `git gc --auto` runs. Commits are made in process,
+/// and nothing else would pack the loose objects each one leaves.
+const GC_EVERY: u64 = 100;
+
+/// Runs `git gc --auto` without waiting for it (it does nothing when there
+/// is nothing to pack; it takes no lock our commits need).
+fn gc_in_background(root: &Path) {
+    let root = root.to_owned();
+    std::thread::spawn(move || {
+        let r = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&root)
+            .args(["gc", "--auto", "--quiet"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "git gc --auto did not run");
+        }
+    });
 }
 
 /// The commit author for `actor`: the member's name and email from the

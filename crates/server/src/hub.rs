@@ -18,6 +18,9 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
+/// Events kept per `node:` and `user:` channel (at most).
+pub const NODE_KEEP: usize = 64;
+
 /// One event on one channel, as sent to clients.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Envelope {
@@ -109,7 +112,15 @@ impl Hub {
                 at: at.clone(),
                 data: data.clone(),
             });
-            if ch.kept.len() == self.keep {
+            // Node and user channels are many and mostly quiet: each keeps
+            // at most 64 events, so a long-running server's memory is
+            // bounded by the number of nodes, not the number of writes.
+            let keep = if name.starts_with("project:") {
+                self.keep
+            } else {
+                self.keep.min(NODE_KEEP)
+            };
+            while ch.kept.len() >= keep {
                 ch.kept.pop_front();
             }
             ch.kept.push_back(env.clone());
@@ -192,5 +203,24 @@ mod tests {
         assert!(r.recovered && r.missed.is_empty());
         let r = hub.resume("node:x", None);
         assert!(r.recovered && r.offset == 0);
+    }
+
+    #[test]
+    fn node_channels_keep_less() {
+        let hub = Hub::new(1000, 16);
+        let ch = vec!["project:NL".to_owned(), "node:x".to_owned()];
+        for _ in 0..100 {
+            hub.publish(&ch, "node.updated", None, &serde_json::json!({}));
+        }
+        let epoch = hub.epoch().to_owned();
+        assert!(hub.resume("project:NL", Some((&epoch, 0))).recovered);
+        assert_eq!(
+            hub.resume("project:NL", Some((&epoch, 0))).missed.len(),
+            100
+        );
+        assert!(!hub.resume("node:x", Some((&epoch, 0))).recovered);
+        let r = hub.resume("node:x", Some((&epoch, 100 - NODE_KEEP as u64)));
+        assert!(r.recovered);
+        assert_eq!(r.missed.len(), NODE_KEEP);
     }
 }

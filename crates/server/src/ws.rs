@@ -33,6 +33,9 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::app::App;
 
+/// Channels one connection may follow at once.
+const MAX_SUBSCRIPTIONS: usize = 1000;
+
 #[derive(Debug, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 enum ClientMsg {
@@ -138,6 +141,10 @@ fn handle(app: &App, msg: ClientMsg, subs: &mut HashMap<String, u64>) -> Vec<ser
             epoch,
             offset,
         } => {
+            if subs.len() >= MAX_SUBSCRIPTIONS && !subs.contains_key(&channel) {
+                return vec![json!({"type": "error", "channel": channel,
+                    "message": format!("at most {MAX_SUBSCRIPTIONS} subscriptions per connection")})];
+            }
             let Some(name) = canonical(app, &channel) else {
                 return vec![json!({"type": "error", "channel": channel,
                     "message": "channels are project:KEY, node:ID and user:HANDLE"})];

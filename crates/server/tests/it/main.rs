@@ -4,5 +4,6 @@
 mod api;
 mod attachments;
 mod concurrency;
+mod git_commit;
 mod live;
 mod support;
