@@ -22,6 +22,7 @@ macro_rules! out {
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod analyze;
 mod check;
 mod edit;
 mod graph;
@@ -240,6 +241,13 @@ enum Cmd {
         #[arg(long)]
         scratch: bool,
     },
+    /// Infer code links (DEPENDS_ON, IMPORTS) between components from the
+    /// sources and write them to .nonlinear/inferred/edges.yaml.
+    Analyze {
+        /// Write nothing; exit 1 when the file is out of date (for CI).
+        #[arg(long)]
+        check: bool,
+    },
     /// Write a synthetic workspace for benchmarks and scale tests.
     Generate {
         /// Directory to create (must not hold a workspace yet).
@@ -397,6 +405,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
     match cli.cmd {
         Cmd::Init { key, name } => edit::init(&cwd, &key, name.as_deref(), json),
+        Cmd::Analyze { check } => analyze::run(&cwd, check, json),
         Cmd::Generate {
             target,
             issues,
@@ -517,6 +526,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 ),
                 Cmd::Watch => watch::run(&ctx),
                 Cmd::Init { .. }
+                | Cmd::Analyze { .. }
                 | Cmd::Generate { .. }
                 | Cmd::Check { .. }
                 | Cmd::Diff { .. }

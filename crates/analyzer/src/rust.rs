@@ -1,0 +1,358 @@
+//! Rust sources: the paths a file names, read with syn. Only what can name
+//! another crate is kept: roots of `use` trees, `extern crate`, the first
+//! segment of paths with at least two segments (`indexer::query::ready`),
+//! also inside macro calls (`assert_eq!(schema::x(), …)`, by their tokens).
+//! Comments and string literals are not tokens of the syntax tree, so text
+//! in them never counts.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::{TokenStream, TokenTree};
+use serde::{Deserialize, Serialize};
+use syn::visit::{self, Visit};
+
+/// How a path was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum RefKind {
+    Use,
+    ExternCrate,
+    Path,
+}
+
+/// A path naming something outside the file: its first two segments and
+/// the line.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Ref {
+    pub first: String,
+    /// The second segment, when there is one (`schema` `store` for
+    /// `schema::store::Store`); a facade crate's re-exports are looked up
+    /// by it.
+    pub second: Option<String>,
+    pub line: u32,
+    pub kind: RefKind,
+}
+
+/// What the analyzer keeps of one Rust file (cached by content hash).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RustFacts {
+    /// Paths naming something outside the file, sorted, at most
+    /// [`MAX_LINES_PER_REF`] lines for each (first, second) pair.
+    pub refs: Vec<Ref>,
+    /// Names a plain path may mean locally: modules declared in the file
+    /// and names brought in by `use`. `foo::bar()` after `mod foo;` is not
+    /// the crate `foo`.
+    pub local: Vec<String>,
+    /// Items defined at the top of the file (for a crate root: what the
+    /// crate defines itself rather than re-exports).
+    pub defined: Vec<String>,
+    /// `pub use` at the top of the file: (name it is exported as, first
+    /// segment of the source path).
+    pub reexports: Vec<(String, String)>,
+    /// `pub use x::…::*` at the top of the file: the first segments.
+    pub globs: Vec<String>,
+    /// Why the file did not parse, if it did not (line, message).
+    pub error: Option<(u32, String)>,
+}
+
+/// Occurrences kept per (first, second) segment pair and file.
+pub const MAX_LINES_PER_REF: usize = 3;
+
+/// First segments that never name a crate of the repository.
+const NOT_CRATES: &[&str] = &["crate", "self", "super", "Self", "std", "core", "alloc"];
+
+/// Reads one file's paths. Never panics; a file that does not parse has
+/// `error` set and no refs.
+pub fn facts(text: &str) -> RustFacts {
+    let file = match syn::parse_file(text) {
+        Ok(f) => f,
+        Err(e) => {
+            let error = Some((e.span().start().line as u32, e.to_string()));
+            drop(e);
+            proc_macro2::extra::invalidate_current_thread_spans();
+            return RustFacts {
+                error,
+                ..RustFacts::default()
+            };
+        }
+    };
+    let mut v = Collector::default();
+    for item in &file.items {
+        top_level(item, &mut v);
+    }
+    v.visit_file(&file);
+    drop(file);
+    // With `span-locations`, proc-macro2 keeps every parsed text in a
+    // per-thread source map; lines are read, so free it (no span of this
+    // file outlives this function).
+    proc_macro2::extra::invalidate_current_thread_spans();
+    v.finish()
+}
+
+#[derive(Default)]
+struct Collector {
+    refs: Vec<Ref>,
+    local: BTreeSet<String>,
+    defined: BTreeSet<String>,
+    reexports: BTreeSet<(String, String)>,
+    globs: BTreeSet<String>,
+}
+
+impl Collector {
+    fn add(&mut self, first: &syn::Ident, second: Option<String>, kind: RefKind) {
+        let name = first.to_string();
+        let name = name.strip_prefix("r#").unwrap_or(&name);
+        if NOT_CRATES.contains(&name) || name.starts_with(|c: char| c.is_uppercase()) {
+            return;
+        }
+        self.refs.push(Ref {
+            first: name.to_owned(),
+            second,
+            line: first.span().start().line as u32,
+            kind,
+        });
+    }
+
+    fn finish(mut self) -> RustFacts {
+        // Plain paths through a local name are not crate references; `use`
+        // roots are (2018 paths: a `use` root is a crate or a module, and a
+        // module shadowing a dependency is an ambiguity error).
+        let local = self.local;
+        self.refs
+            .retain(|r| r.kind != RefKind::Path || !local.contains(&r.first));
+        self.refs.sort();
+        self.refs.dedup();
+        let mut kept = Vec::with_capacity(self.refs.len());
+        let mut run = 0;
+        for (i, r) in self.refs.iter().enumerate() {
+            let same = i > 0 && {
+                let p = &self.refs[i - 1];
+                p.first == r.first && p.second == r.second
+            };
+            run = if same { run + 1 } else { 0 };
+            if run < MAX_LINES_PER_REF {
+                kept.push(r.clone());
+            }
+        }
+        RustFacts {
+            refs: kept,
+            local: local.into_iter().collect(),
+            defined: self.defined.into_iter().collect(),
+            reexports: self.reexports.into_iter().collect(),
+            globs: self.globs.into_iter().collect(),
+            error: None,
+        }
+    }
+
+    /// The roots of a `use` tree, and the names it brings in.
+    fn use_tree(&mut self, tree: &syn::UseTree, root: bool) {
+        match tree {
+            syn::UseTree::Path(p) => {
+                if root {
+                    let second = match &*p.tree {
+                        syn::UseTree::Path(q) => Some(q.ident.to_string()),
+                        syn::UseTree::Name(n) => Some(n.ident.to_string()),
+                        syn::UseTree::Rename(r) => Some(r.ident.to_string()),
+                        _ => None,
+                    };
+                    self.add(&p.ident, second, RefKind::Use);
+                }
+                self.use_tree(&p.tree, false);
+            }
+            syn::UseTree::Name(n) => {
+                if root {
+                    self.add(&n.ident, None, RefKind::Use);
+                }
+                self.local.insert(n.ident.to_string());
+            }
+            syn::UseTree::Rename(r) => {
+                if root {
+                    self.add(&r.ident, None, RefKind::Use);
+                }
+                self.local.insert(r.rename.to_string());
+            }
+            syn::UseTree::Glob(_) => {}
+            syn::UseTree::Group(g) => {
+                for t in &g.items {
+                    self.use_tree(t, root);
+                }
+            }
+        }
+    }
+
+    /// `ident :: ident` sequences in a macro call's tokens.
+    fn tokens(&mut self, tokens: TokenStream) {
+        let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        for (i, t) in trees.iter().enumerate() {
+            match t {
+                TokenTree::Group(g) => self.tokens(g.stream()),
+                TokenTree::Ident(id) => {
+                    let colons = |j: usize| {
+                        matches!(trees.get(j), Some(TokenTree::Punct(p)) if p.as_char() == ':')
+                            && matches!(trees.get(j + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':')
+                    };
+                    // `b` in `a::b` or `T<U>::b` continues a path; in
+                    // `::b` it starts one.
+                    let after_path = i >= 3
+                        && colons(i - 2)
+                        && match &trees[i - 3] {
+                            TokenTree::Ident(_) => true,
+                            TokenTree::Punct(p) => p.as_char() == '>',
+                            _ => false,
+                        };
+                    // `$name::x` in a `macro_rules!` body is a metavariable.
+                    let metavar = i >= 1
+                        && matches!(&trees[i - 1], TokenTree::Punct(p) if p.as_char() == '$');
+                    if !after_path
+                        && !metavar
+                        && colons(i + 1)
+                        && let Some(TokenTree::Ident(second)) = trees.get(i + 3)
+                    {
+                        self.add(id, Some(second.to_string()), RefKind::Path);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Records what a top-level item defines or re-exports.
+fn top_level(item: &syn::Item, v: &mut Collector) {
+    let name = match item {
+        syn::Item::Const(i) => Some(&i.ident),
+        syn::Item::Enum(i) => Some(&i.ident),
+        syn::Item::Fn(i) => Some(&i.sig.ident),
+        syn::Item::Mod(i) => Some(&i.ident),
+        syn::Item::Static(i) => Some(&i.ident),
+        syn::Item::Struct(i) => Some(&i.ident),
+        syn::Item::Trait(i) => Some(&i.ident),
+        syn::Item::Type(i) => Some(&i.ident),
+        syn::Item::Union(i) => Some(&i.ident),
+        syn::Item::Macro(i) => i.ident.as_ref(),
+        syn::Item::Use(u) if matches!(u.vis, syn::Visibility::Public(_)) => {
+            reexports(&u.tree, None, v);
+            None
+        }
+        _ => None,
+    };
+    if let Some(n) = name {
+        v.defined.insert(n.to_string());
+    }
+}
+
+fn reexports(tree: &syn::UseTree, root: Option<&str>, v: &mut Collector) {
+    match tree {
+        syn::UseTree::Path(p) => {
+            let ident = p.ident.to_string();
+            reexports(&p.tree, Some(root.unwrap_or(&ident)), v);
+        }
+        syn::UseTree::Name(n) => {
+            if let Some(r) = root {
+                v.reexports.insert((n.ident.to_string(), r.to_owned()));
+            }
+        }
+        syn::UseTree::Rename(r) => {
+            if let Some(root) = root {
+                v.reexports.insert((r.rename.to_string(), root.to_owned()));
+            }
+        }
+        syn::UseTree::Glob(_) => {
+            if let Some(r) = root {
+                v.globs.insert(r.to_owned());
+            }
+        }
+        syn::UseTree::Group(g) => {
+            for t in &g.items {
+                reexports(t, root, v);
+            }
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Collector {
+    fn visit_item_use(&mut self, i: &'ast syn::ItemUse) {
+        self.use_tree(&i.tree, true);
+    }
+
+    fn visit_item_extern_crate(&mut self, i: &'ast syn::ItemExternCrate) {
+        self.add(&i.ident, None, RefKind::ExternCrate);
+        if let Some((_, rename)) = &i.rename {
+            self.local.insert(rename.to_string());
+        }
+    }
+
+    fn visit_item_mod(&mut self, i: &'ast syn::ItemMod) {
+        self.local.insert(i.ident.to_string());
+        visit::visit_item_mod(self, i);
+    }
+
+    fn visit_path(&mut self, p: &'ast syn::Path) {
+        if p.segments.len() >= 2 {
+            let second = p.segments.get(1).map(|s| s.ident.to_string());
+            if let Some(first) = p.segments.first() {
+                self.add(&first.ident, second, RefKind::Path);
+            }
+        }
+        visit::visit_path(self, p);
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        self.tokens(m.tokens.clone());
+        visit::visit_macro(self, m);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refs_and_traps() {
+        let f = facts(
+            r#"//! use fake::x;
+use schema::{store::Store, Item};
+use crate::local;
+extern crate alloc_crate as ac;
+mod graph;
+/// `indexer::query::ready()` in a doc comment
+fn f() {
+    let s = "use strings::no;";
+    indexer::query::ready();
+    graph::build();
+    assert_eq!(other::x(), 1, "{}", "not::this");
+    println!("{:?}", ::absolute::y(), $meta::z, a::b::c);
+}
+pub use core_lib::Thing;
+pub use deep::*;
+"#,
+        );
+        let got: Vec<_> = f
+            .refs
+            .iter()
+            .map(|r| (r.first.as_str(), r.line, r.kind))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a", 12, RefKind::Path),
+                ("absolute", 12, RefKind::Path),
+                ("alloc_crate", 4, RefKind::ExternCrate),
+                ("core_lib", 14, RefKind::Use),
+                ("deep", 15, RefKind::Use),
+                ("indexer", 9, RefKind::Path),
+                ("other", 11, RefKind::Path),
+                ("schema", 2, RefKind::Use),
+            ]
+        );
+        assert_eq!(f.reexports, [("Thing".to_owned(), "core_lib".to_owned())]);
+        assert_eq!(f.globs, ["deep"]);
+        assert_eq!(f.defined, ["f", "graph"]);
+    }
+
+    #[test]
+    fn broken_file() {
+        let f = facts("fn x( {");
+        assert!(f.error.is_some());
+        assert!(f.refs.is_empty());
+    }
+}
