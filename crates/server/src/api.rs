@@ -386,9 +386,7 @@ pub async fn list_nodes(
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     let me = actor(&app, &headers)?;
-    let filter = schema::filter::Filter::parse(p.q.as_deref().unwrap_or("")).map_err(|e| {
-        ApiError::bad_request(format!("bad filter: {e}")).with_detail(Some("q"), e.to_string())
-    })?;
+    let filter = filter(p.q.as_deref())?;
     let limit = p.limit.unwrap_or(50).clamp(1, 500);
     let after = match &p.cursor {
         Some(c) => Some(decode_cursor(c)?),
@@ -422,6 +420,13 @@ pub async fn list_nodes(
         items.push(json::item(item, g.config()));
     }
     Ok(Json(json!({"items": items, "next_cursor": next})))
+}
+
+/// The `q` parameter as a filter (400 with the problem when it is not one).
+pub fn filter(q: Option<&str>) -> ApiResult<schema::filter::Filter> {
+    schema::filter::Filter::parse(q.unwrap_or("")).map_err(|e| {
+        ApiError::bad_request(format!("bad filter: {e}")).with_detail(Some("q"), e.to_string())
+    })
 }
 
 fn encode_cursor(path: &str) -> String {
@@ -618,7 +623,7 @@ pub fn artifact_kind(k: Option<&str>) -> ApiResult<ArtifactKind> {
 
 /// The answer to a write: the node as it is now, with its ETag, and the
 /// commit made.
-fn written(
+pub fn written(
     app: &App,
     reference: &str,
     status: StatusCode,

@@ -170,15 +170,7 @@ pub async fn attach_artifact(
         .short_id
         .clone()
         .unwrap_or(done.value.path.clone());
-    let (mut v, etag) = crate::api::node_detail(&app, &key)?;
-    if let Some(m) = v.as_object_mut() {
-        m.insert("commit".into(), json!(done.commit));
-    }
-    let mut r = (StatusCode::CREATED, Json(v)).into_response();
-    if let Some(e) = etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
-        r.headers_mut().insert(header::ETAG, e);
-    }
-    Ok(r)
+    crate::api::written(&app, &key, StatusCode::CREATED, done.commit)
 }
 
 /// Detaches an artifact from the node; an artifact attached to nothing

@@ -90,9 +90,7 @@ pub async fn ready(
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     let me = actor(&app, &headers)?;
-    let filter = schema::filter::Filter::parse(p.q.as_deref().unwrap_or("")).map_err(|e| {
-        ApiError::bad_request(format!("bad filter: {e}")).with_detail(Some("q"), e.to_string())
-    })?;
+    let filter = crate::api::filter(p.q.as_deref())?;
     let live = app.live.read();
     let g = live.graph();
     let under = p
