@@ -18,13 +18,16 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{OriginalUri, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use parking_lot::Mutex;
 
 use crate::app::App;
+
+/// Set on an answer served from memory (for operators and tests).
+const MEMO: axum::http::HeaderName = axum::http::HeaderName::from_static("x-nonlinear-memo");
 
 /// Answers kept at most; past it, the memory starts over.
 const CAPACITY: usize = 4096;
@@ -59,14 +62,19 @@ fn cacheable(path: &str) -> bool {
 }
 
 pub async fn layer(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    // Under `nest`, the request's URI has lost the `/api/v1` prefix.
+    let uri = req
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or_else(|| req.uri().clone(), |o| o.0.clone());
     if req.method() != Method::GET
         || req.headers().contains_key(header::IF_NONE_MATCH)
-        || !cacheable(req.uri().path())
+        || !cacheable(uri.path())
     {
         return next.run(req).await;
     }
     let key = (
-        req.uri().to_string(),
+        uri.to_string(),
         req.headers().get(crate::api::ACTOR).cloned(),
     );
     let generation = app.generation.load(Ordering::Acquire);
@@ -79,6 +87,8 @@ pub async fn layer(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
             drop(inner);
             let mut r = (StatusCode::OK, kept.body.clone()).into_response();
             *r.headers_mut() = kept.headers.clone();
+            r.headers_mut()
+                .insert(MEMO, HeaderValue::from_static("hit"));
             return r;
         }
     }

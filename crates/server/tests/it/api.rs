@@ -753,3 +753,61 @@ async fn cors_limits_hsts_and_graceful_shutdown() {
     }
     assert!(ws.git(&["status", "--porcelain"]).trim().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remembered_answers_end_with_a_change() {
+    let s = Server::start(Ws::demo()).await;
+    let first = s.get("/api/v1/graph/ready?limit=500").await;
+    let again = s.get("/api/v1/graph/ready?limit=500").await;
+    assert_eq!(first.text, again.text);
+    assert_eq!(again.header("x-nonlinear-memo"), Some("hit"));
+    // Another acting member is another answer (`@me`).
+    let mine = s
+        .call(
+            Method::GET,
+            "/api/v1/graph/ready?limit=500",
+            None,
+            &[("x-nonlinear-actor", "dev")],
+        )
+        .await;
+    assert!(mine.header("x-nonlinear-memo").is_none());
+    let n = s.get("/api/v1/nodes/NL-96kc").await;
+    assert_eq!(
+        s.get("/api/v1/nodes/NL-96kc")
+            .await
+            .header("x-nonlinear-memo"),
+        Some("hit")
+    );
+    assert!(
+        first.text.contains("NL-96kc"),
+        "NL-96kc is ready in the demo"
+    );
+    // An API write ends them.
+    s.patch("/api/v1/nodes/NL-96kc", json!({"status": "done"}), &[])
+        .await;
+    let after = s.get("/api/v1/graph/ready?limit=500").await;
+    assert!(after.header("x-nonlinear-memo").is_none());
+    assert!(!after.text.contains("NL-96kc"));
+    let n2 = s.get("/api/v1/nodes/NL-96kc").await;
+    assert_eq!(n2.body["status"], "done");
+    assert_ne!(n2.header("etag"), n.header("etag"));
+    // So does an edit made outside.
+    s.get("/api/v1/nodes/NL-96kc").await;
+    let file = ".nonlinear/issues/NL-96kc.md";
+    s.ws.write(
+        file,
+        &s.ws.read(file).replace("status: done", "status: todo"),
+    );
+    let back = eventually(Duration::from_secs(5), || async {
+        s.get("/api/v1/nodes/NL-96kc").await.body["status"] == "todo"
+    })
+    .await;
+    assert!(back);
+    assert!(
+        s.get("/api/v1/graph/ready?limit=500")
+            .await
+            .text
+            .contains("NL-96kc")
+    );
+    s.stop().await;
+}
