@@ -10,8 +10,9 @@
 //! than what a fresh one would say.
 //!
 //! Not remembered: conditional requests (`If-None-Match`), answers other
-//! than 200, and routes that read what the watcher does not follow (git
-//! history and diffs, attachments).
+//! than 200, and routes that read more than the watcher holds — a single
+//! node (its file, for the body and ETag, and its comments), git history
+//! and diffs, attachments.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -55,10 +56,12 @@ fn cacheable(path: &str) -> bool {
     let Some(rest) = path.strip_prefix("/api/v1/") else {
         return false;
     };
-    rest == "project"
-        || rest == "search"
-        || rest.starts_with("graph/")
-        || (rest.starts_with("nodes") && !rest.ends_with("/history"))
+    // Only answers computed from the watcher's state and the search index:
+    // a node's own answer reads its file (body, ETag) and comments, which
+    // can be ahead of the watcher — remembered, it could outlive an edit
+    // the watcher then finds to be no change at all (saved and undone
+    // within one debounce).
+    rest == "project" || rest == "search" || rest == "nodes" || rest.starts_with("graph/")
 }
 
 pub async fn layer(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
