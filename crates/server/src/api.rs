@@ -66,6 +66,16 @@ pub fn if_match(headers: &HeaderMap) -> ApiResult<Option<String>> {
         .map(|v| v.filter(|s| s != "*"))
 }
 
+/// The commit summary `nonlinear: VERB KEY` of a write on one item.
+pub fn summary_of(verb: &'static str) -> impl FnOnce(&write::Written) -> String + Send + 'static {
+    move |w| {
+        format!(
+            "nonlinear: {verb} {}",
+            w.short_id.as_deref().unwrap_or(&w.path)
+        )
+    }
+}
+
 /// Runs a write on the blocking pool.
 pub async fn run_write<T: crate::app::Wrote + Send + 'static>(
     app: &Arc<App>,
@@ -655,18 +665,7 @@ pub async fn create_node(
 ) -> ApiResult<Response> {
     let me = actor(&app, &headers)?;
     let new = new_item(body)?;
-    let done = run_write(
-        &app,
-        me,
-        |w: &write::Written| {
-            format!(
-                "nonlinear: create {}",
-                w.short_id.as_deref().unwrap_or(&w.path)
-            )
-        },
-        move |w| w.create(new),
-    )
-    .await?;
+    let done = run_write(&app, me, summary_of("create"), move |w| w.create(new)).await?;
     let key = done
         .value
         .short_id
@@ -796,40 +795,30 @@ pub async fn update_node(
         ));
     }
     let target = id.clone();
-    let done = run_write(
-        &app,
-        me,
-        |w: &write::Written| {
-            format!(
-                "nonlinear: update {}",
-                w.short_id.as_deref().unwrap_or(&w.path)
-            )
-        },
-        move |w| {
-            let mut out: Option<write::Written> = None;
-            if !pairs.is_empty() {
-                out = Some(w.set(&target, &pairs, expect.as_deref())?);
-            }
-            if let Some(d) = description {
-                // The second edit is checked against the first's result.
-                let tag = out.as_ref().and_then(|o| o.etag.clone()).or(expect);
-                let more = w.set_body(&target, &d, tag.as_deref())?;
-                out = Some(match out {
-                    Some(mut o) => {
-                        o.changes.extend(more.changes);
-                        o.files.extend(more.files);
-                        o.etag = more.etag;
-                        o
-                    }
-                    None => more,
-                });
-            }
-            out.ok_or_else(|| write::WriteError::Invalid {
-                field: None,
-                message: "nothing to change".into(),
-            })
-        },
-    )
+    let done = run_write(&app, me, summary_of("update"), move |w| {
+        let mut out: Option<write::Written> = None;
+        if !pairs.is_empty() {
+            out = Some(w.set(&target, &pairs, expect.as_deref())?);
+        }
+        if let Some(d) = description {
+            // The second edit is checked against the first's result.
+            let tag = out.as_ref().and_then(|o| o.etag.clone()).or(expect);
+            let more = w.set_body(&target, &d, tag.as_deref())?;
+            out = Some(match out {
+                Some(mut o) => {
+                    o.changes.extend(more.changes);
+                    o.files.extend(more.files);
+                    o.etag = more.etag;
+                    o
+                }
+                None => more,
+            });
+        }
+        out.ok_or_else(|| write::WriteError::Invalid {
+            field: None,
+            message: "nothing to change".into(),
+        })
+    })
     .await?;
     let key = done.value.short_id.clone().unwrap_or(id);
     written(&app, &key, StatusCode::OK, done.commit)
@@ -853,17 +842,9 @@ pub async fn delete_node(
     let me = actor(&app, &headers)?;
     let expect = if_match(&headers)?;
     let target = id.clone();
-    let done = run_write(
-        &app,
-        me,
-        |w: &write::Written| {
-            format!(
-                "nonlinear: delete {}",
-                w.short_id.as_deref().unwrap_or(&w.path)
-            )
-        },
-        move |w| w.delete(&target, expect.as_deref()),
-    )
+    let done = run_write(&app, me, summary_of("delete"), move |w| {
+        w.delete(&target, expect.as_deref())
+    })
     .await?;
     Ok(Json(json!({
         "deleted": done.value.short_id.unwrap_or(id),
@@ -899,17 +880,9 @@ pub async fn move_node(
     let expect = if_match(&headers)?;
     let target = id.clone();
     let parent = body.parent.unwrap_or_else(|| "none".into());
-    let done = run_write(
-        &app,
-        me,
-        |w: &write::Written| {
-            format!(
-                "nonlinear: move {}",
-                w.short_id.as_deref().unwrap_or(&w.path)
-            )
-        },
-        move |w| w.set(&target, &[("parent".into(), parent)], expect.as_deref()),
-    )
+    let done = run_write(&app, me, summary_of("move"), move |w| {
+        w.set(&target, &[("parent".into(), parent)], expect.as_deref())
+    })
     .await?;
     let key = done.value.short_id.clone().unwrap_or(id);
     written(&app, &key, StatusCode::OK, done.commit)

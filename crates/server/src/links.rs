@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::{AppState, actor, artifact_kind, run_write};
+use crate::api::{AppState, actor, artifact_kind, run_write, summary_of};
 use crate::error::{ApiError, ApiResult, Json, Path, Query};
 
 /// A link between two nodes.
@@ -153,18 +153,7 @@ pub async fn attach_artifact(
         on: vec![id],
         mime_type: mime,
     });
-    let done = run_write(
-        &app,
-        me,
-        |w: &write::Written| {
-            format!(
-                "nonlinear: attach {}",
-                w.short_id.as_deref().unwrap_or(&w.path)
-            )
-        },
-        move |w| w.create(new),
-    )
-    .await?;
+    let done = run_write(&app, me, summary_of("attach"), move |w| w.create(new)).await?;
     let key = done
         .value
         .short_id
@@ -218,18 +207,7 @@ pub async fn remove_artifact(
         .await?;
         (false, d.commit)
     } else {
-        let d = run_write(
-            &app,
-            me,
-            |w: &write::Written| {
-                format!(
-                    "nonlinear: delete {}",
-                    w.short_id.as_deref().unwrap_or(&w.path)
-                )
-            },
-            move |w| w.delete(&a2, None),
-        )
-        .await?;
+        let d = run_write(&app, me, summary_of("delete"), move |w| w.delete(&a2, None)).await?;
         (true, d.commit)
     };
     Ok(Json(

@@ -101,7 +101,7 @@ pub async fn layer(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
     }
     let (parts, body) = res.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return ApiErrorTooBig.into_response();
+        return crate::error::ApiError::internal("an answer exceeded 4 MB").into_response();
     };
     {
         let mut inner = app.memo.inner.lock();
@@ -121,13 +121,4 @@ pub async fn layer(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
         }
     }
     Response::from_parts(parts, Body::from(bytes))
-}
-
-/// An answer too large to hold: it cannot be sent either.
-struct ApiErrorTooBig;
-
-impl IntoResponse for ApiErrorTooBig {
-    fn into_response(self) -> Response {
-        crate::error::ApiError::internal("an answer exceeded 4 MB").into_response()
-    }
 }
