@@ -237,7 +237,11 @@ pub fn tree(g: &Graph, t: &query::Tree) -> Value {
 /// A page of issues out of `total`.
 pub fn page(g: &Graph, issues: &[NodeIndex], total: usize) -> Value {
     let items: Vec<Value> = issues.iter().map(|&n| node(g, n)).collect();
-    json!({"total": total, "items": items})
+    // Moved in: `json!` would copy every item through serialization.
+    let mut m = Map::new();
+    m.insert("total".into(), total.into());
+    m.insert("items".into(), items.into());
+    Value::Object(m)
 }
 
 pub fn blocked(g: &Graph, all: &[query::Blocked]) -> Value {

@@ -529,7 +529,9 @@ impl SearchIndex {
         let mut paths = Vec::new();
         for e in events {
             match e {
-                Event::Config(_) | Event::Rescan(_) => return self.sync(store, graph),
+                // A rescan's changes are events in the same batch.
+                Event::Rescan(_) => {}
+                Event::Config(_) => return self.sync(store, graph),
                 Event::Invalid(_) => {}
                 Event::Comment(c) => paths.push(c.path.clone()),
                 Event::Change(c) => match c {

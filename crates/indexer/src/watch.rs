@@ -269,17 +269,57 @@ pub struct Watcher {
     invalid: HashMap<String, Diagnostic>,
     /// Comment files, with what was seen of them.
     comments: BTreeMap<String, SeenComment>,
+    /// Each item file's [`Stamp`] from before it was last read, and when
+    /// it was taken: a notification or rescan reads only files whose stamp
+    /// changed (or is too recent to prove anything: [`RACY`]). Reading
+    /// every file again on a rescan would itself flood inotify's queue
+    /// (every open is an event) and cause the next rescan.
+    stamps: HashMap<String, SeenFile>,
+    /// Each comment directory's stamp from before it was last listed: a
+    /// rescan lists only the ones whose stamp changed.
+    comment_dirs: HashMap<String, SeenFile>,
     /// When the watcher started (nanoseconds since the epoch): a comment
     /// file listed then and not modified since is not an edit.
     started_ns: i64,
     stopped: bool,
 }
 
+/// An item file's stamp, taken before reading it at `at_ns`.
+#[derive(Debug, Clone, Copy)]
+struct SeenFile {
+    stamp: Stamp,
+    at_ns: i64,
+}
+
+impl SeenFile {
+    /// Whether the file is still as read: same stamp, and one old enough
+    /// that a later write within the same file-clock tick cannot hide
+    /// behind it (git's "racy" entries).
+    fn holds(&self, now: Option<Stamp>) -> bool {
+        let racy = i64::try_from(RACY.as_nanos()).unwrap_or(i64::MAX);
+        now == Some(self.stamp)
+            && self.stamp.mtime_ns.max(self.stamp.ctime_ns) < self.at_ns.saturating_sub(racy)
+    }
+}
+
+/// Where comment files live, with the trailing `/`.
+const COMMENTS_PREFIX: &str = ".nonlinear/comments/";
+
+/// File times come from a coarse clock (a few milliseconds): a stamp
+/// proves nothing about a file changed this recently before it was taken.
+const RACY: Duration = Duration::from_millis(50);
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
 /// A comment file as last seen: its stamp and content hash, unknown (`None`,
 /// 0) for the files listed at start and not looked at since.
 #[derive(Debug, Clone, Copy)]
 struct SeenComment {
-    stamp: Option<Stamp>,
+    stamp: Option<SeenFile>,
     hash: u64,
 }
 
@@ -361,9 +401,9 @@ impl Watcher {
             missing: BTreeMap::new(),
             invalid: HashMap::new(),
             comments: BTreeMap::new(),
-            started_ns: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
+            stamps: HashMap::new(),
+            comment_dirs: HashMap::new(),
+            started_ns: now_ns(),
             stopped: false,
         };
         w.debouncer.watch(&w.root, RecursiveMode::NonRecursive)?;
@@ -399,17 +439,30 @@ impl Watcher {
             }
         }
         w.config = w.store.read(parse::CONFIG_PATH).ok();
-        let ws = w.store.load();
+        // Stamps first, then the files: a file changed in between has a
+        // stamp that no longer holds, and is read again when noticed.
+        let at_ns = now_ns();
+        // The comment directories' stamps before they are listed.
+        w.comment_dirs = w
+            .comment_dir_stamps()
+            .into_iter()
+            .map(|(rel, stamp)| (rel, SeenFile { stamp, at_ns }))
+            .collect();
+        let (ws, stamped) = w.store.load_stamped();
+        let mut comment_stamps = HashMap::new();
+        for (rel, stamp) in stamped {
+            let seen = SeenFile { stamp, at_ns };
+            if rel.starts_with(COMMENTS_PREFIX) {
+                comment_stamps.insert(rel, seen);
+            } else {
+                w.stamps.insert(rel, seen);
+            }
+        }
         w.graph = Graph::build(&ws);
         for item in ws.items {
             if item.kind() == Kind::Comment {
-                w.comments.insert(
-                    item.path,
-                    SeenComment {
-                        stamp: None,
-                        hash: 0,
-                    },
-                );
+                let stamp = comment_stamps.get(&item.path).copied();
+                w.comments.insert(item.path, SeenComment { stamp, hash: 0 });
                 continue;
             }
             w.known.insert(item.path.clone());
@@ -567,10 +620,7 @@ impl Watcher {
         }
         let now = Instant::now();
         if let Some(reason) = lost {
-            let mut files: BTreeSet<String> = self.store.files().into_iter().collect();
-            files.extend(self.known.iter().cloned());
-            files.insert(parse::CONFIG_PATH.to_owned());
-            files.extend(self.comments.keys().cloned());
+            let files = self.rescan_files();
             let mut out = vec![Event::Rescan(Rescan { reason })];
             out.extend(self.apply(files, now, false));
             return out;
@@ -606,6 +656,62 @@ impl Watcher {
             }
         }
         self.apply(files, now, false)
+    }
+
+    /// Every file a rescan looks at: the workspace's files now and the ones
+    /// the watcher holds. Opening a file or directory is itself an inotify
+    /// event, so a rescan opens as little as it can — or its own events
+    /// would overflow the queue again and cause the next rescan, for ever:
+    /// the item directories are listed (three opens), each comment
+    /// directory only when its stamp changed, and files are read by
+    /// [`Watcher::apply`] only when their stamp changed.
+    fn rescan_files(&mut self) -> BTreeSet<String> {
+        let mut files: BTreeSet<String> = self.store.item_files().into_iter().collect();
+        files.extend(self.known.iter().cloned());
+        files.insert(parse::CONFIG_PATH.to_owned());
+        let at_ns = now_ns();
+        for (dir, stamp) in self.comment_dir_stamps() {
+            let prefix = format!("{dir}/");
+            if self
+                .comment_dirs
+                .get(&dir)
+                .is_some_and(|s| s.holds(Some(stamp)))
+            {
+                files.extend(
+                    self.comments
+                        .range(prefix.clone()..)
+                        .take_while(|(k, _)| k.starts_with(&prefix))
+                        .map(|(k, _)| k.clone()),
+                );
+                continue;
+            }
+            self.comment_dirs
+                .insert(dir.clone(), SeenFile { stamp, at_ns });
+            self.list(&dir, &mut files);
+        }
+        files.extend(self.comments.keys().cloned());
+        files
+    }
+
+    /// The stamp of every directory in `.nonlinear/comments` (one per
+    /// commented item), without opening them.
+    fn comment_dir_stamps(&self) -> Vec<(String, Stamp)> {
+        let Ok(entries) = std::fs::read_dir(self.root.join(parse::COMMENTS_DIR)) else {
+            return Vec::new();
+        };
+        let dirs: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                (!name.starts_with('.') && e.file_type().ok()?.is_dir())
+                    .then(|| format!("{}/{name}", parse::COMMENTS_DIR))
+            })
+            .collect();
+        let stamps = self.store.stamps(&dirs);
+        dirs.into_iter()
+            .zip(stamps)
+            .filter_map(|(d, s)| Some((d, s?)))
+            .collect()
     }
 
     /// Starts or stops watching the top-level directory `name` as it
@@ -691,6 +797,24 @@ impl Watcher {
             let listed_here =
                 rel.starts_with(".nonlinear/") || listed.as_ref().is_some_and(|l| l.contains(&rel));
             let read = if listed_here {
+                let stamp = self.store.stamp(&rel);
+                if !at_once
+                    && self.known.contains(&rel)
+                    && self.stamps.get(&rel).is_some_and(|s| s.holds(stamp))
+                {
+                    // Not written since it was read.
+                    self.missing.remove(&rel);
+                    continue;
+                }
+                let at_ns = now_ns();
+                match stamp {
+                    Some(stamp) => {
+                        self.stamps.insert(rel.clone(), SeenFile { stamp, at_ns });
+                    }
+                    None => {
+                        self.stamps.remove(&rel);
+                    }
+                }
                 self.read(&rel, kind)
             } else {
                 Read::Absent
@@ -780,6 +904,7 @@ impl Watcher {
                 self.graph.remove(old);
                 self.loose.remove(old);
                 self.known.remove(old);
+                self.stamps.remove(old);
             }
         }
         for (_, new) in &updates {
@@ -836,9 +961,10 @@ impl Watcher {
             Err(_) => return None,
         };
         let seen = self.comments.get(&rel).copied();
-        if seen.is_some_and(|s| s.stamp == Some(stamp)) {
+        if seen.is_some_and(|s| s.stamp.is_some_and(|f| f.holds(Some(stamp)))) {
             return None;
         }
+        let at_ns = now_ns();
         let Ok(bytes) = std::fs::read(self.root.join(&rel)) else {
             return None;
         };
@@ -846,7 +972,7 @@ impl Watcher {
         self.comments.insert(
             rel.clone(),
             SeenComment {
-                stamp: Some(stamp),
+                stamp: Some(SeenFile { stamp, at_ns }),
                 hash,
             },
         );

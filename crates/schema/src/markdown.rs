@@ -1,7 +1,18 @@
 //! Descriptions and comments are Markdown; the HTML is derived, never
 //! stored, and always sanitized.
 
+use std::sync::LazyLock;
+
 use pulldown_cmark::{Options, Parser, html};
+
+/// The sanitizer, built once: building one makes its tag and attribute
+/// sets anew, which cost more than cleaning a short description.
+static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let mut b = ammonia::Builder::default();
+    b.add_tags(["input"])
+        .add_tag_attributes("input", ["type", "checked", "disabled"]);
+    b
+});
 
 /// Renders Markdown to HTML that is safe to insert into a page: scripts,
 /// event handlers, `javascript:` URLs and the like are removed by ammonia,
@@ -13,11 +24,7 @@ pub fn to_html(markdown: &str) -> String {
         | Options::ENABLE_FOOTNOTES;
     let mut raw = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut raw, Parser::new_ext(markdown, opts));
-    ammonia::Builder::default()
-        .add_tags(["input"])
-        .add_tag_attributes("input", ["type", "checked", "disabled"])
-        .clean(&raw)
-        .to_string()
+    SANITIZER.clean(&raw).to_string()
 }
 
 #[cfg(test)]

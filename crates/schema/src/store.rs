@@ -282,6 +282,22 @@ impl Store {
         })
     }
 
+    /// [`Store::load`], also returning the [`Stamp`] of every file, taken
+    /// before it was read (a file changed in between has a stamp that no
+    /// longer holds).
+    pub fn load_stamped(&self) -> (Workspace, Vec<(String, Stamp)>) {
+        on_io_pool(|| {
+            let files = self.files();
+            let stamps = self.stamps(&files);
+            let stamped = files
+                .iter()
+                .zip(stamps)
+                .filter_map(|(f, s)| Some((f.clone(), s?)))
+                .collect();
+            (self.load_files(&files, Body::Keep), stamped)
+        })
+    }
+
     /// Reads and parses [`Store::item_files`]: the workspace without its
     /// comments, for graph queries.
     pub fn load_items(&self, body: Body) -> Workspace {

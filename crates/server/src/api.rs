@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use indexer::graph::{Graph, NodeKind};
@@ -196,9 +196,30 @@ pub async fn project(State(app): AppState) -> ApiResult<Json<Value>> {
 pub async fn get_node(
     State(app): AppState,
     Path(id): Path<String>,
+    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let (v, etag) = node_detail(&app, &id)?;
+    let uri = uri.to_string();
+    let generation = app.generation.load(std::sync::atomic::Ordering::Acquire);
+    let (body, etag, hit) = match app.memo.nodes.get(&app.store, &uri, generation) {
+        Some(kept) => (kept.body.clone(), kept.etag.clone(), true),
+        None => {
+            let mut read = Vec::new();
+            let (v, etag) = node_detail_reading(&app, &id, &mut read)?;
+            let body = axum::body::Bytes::from(serde_json::to_vec(&v).map_err(ApiError::internal)?);
+            app.memo.nodes.keep(
+                uri,
+                crate::memo::NodeKept {
+                    generation,
+                    read,
+                    body: body.clone(),
+                    etag: etag.clone(),
+                },
+                app.generation.load(std::sync::atomic::Ordering::Acquire),
+            );
+            (body, etag, false)
+        }
+    };
     if let Some(etag) = &etag
         && headers
             .get(header::IF_NONE_MATCH)
@@ -207,7 +228,18 @@ pub async fn get_node(
     {
         return Ok(with_etag(StatusCode::NOT_MODIFIED.into_response(), etag));
     }
-    let r = Json(v).into_response();
+    let mut r = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response();
+    if hit {
+        r.headers_mut()
+            .insert(crate::memo::MEMO, HeaderValue::from_static("hit"));
+    }
     Ok(match etag {
         Some(e) => with_etag(r, &e),
         None => r,
@@ -216,6 +248,16 @@ pub async fn get_node(
 
 /// The detail JSON of a node and the ETag of its file.
 pub fn node_detail(app: &App, reference: &str) -> ApiResult<(Value, Option<String>)> {
+    node_detail_reading(app, reference, &mut Vec::new())
+}
+
+/// [`node_detail`], adding each file and directory it reads to `read`
+/// with its stamp from before reading it.
+fn node_detail_reading(
+    app: &App,
+    reference: &str,
+    read: &mut Vec<(String, Option<schema::store::Stamp>)>,
+) -> ApiResult<(Value, Option<String>)> {
     let live = app.live.read();
     let g = live.graph();
     let n = find(g, reference)?;
@@ -234,6 +276,7 @@ pub fn node_detail(app: &App, reference: &str) -> ApiResult<(Value, Option<Strin
         }
         return Ok((v, None));
     };
+    read.push((item.path.clone(), app.store.stamp(&item.path)));
     let bytes = match app.store.read(&item.path) {
         Ok(b) => b,
         Err(_) => return Err(not_found(reference)),
@@ -295,7 +338,7 @@ pub fn node_detail(app: &App, reference: &str) -> ApiResult<(Value, Option<Strin
             "comments".into(),
             item.id
                 .as_ref()
-                .map_or_else(Vec::new, |id| comments_of(app, id.value, g))
+                .map_or_else(Vec::new, |id| comments_of(app, id.value, g, read))
                 .into(),
         );
     }
@@ -303,8 +346,14 @@ pub fn node_detail(app: &App, reference: &str) -> ApiResult<(Value, Option<Strin
 }
 
 /// The comments on item `id`, oldest first, each with its `replies`.
-fn comments_of(app: &App, id: uuid::Uuid, g: &Graph) -> Vec<Value> {
+fn comments_of(
+    app: &App,
+    id: uuid::Uuid,
+    g: &Graph,
+    read: &mut Vec<(String, Option<schema::store::Stamp>)>,
+) -> Vec<Value> {
     let dir = format!("{}/{id}", parse::COMMENTS_DIR);
+    read.push((dir.clone(), app.store.stamp(&dir)));
     let Ok(entries) = std::fs::read_dir(app.store.path(&dir)) else {
         return Vec::new();
     };
@@ -316,6 +365,7 @@ fn comments_of(app: &App, id: uuid::Uuid, g: &Graph) -> Vec<Value> {
                 return None;
             }
             let rel = format!("{dir}/{name}");
+            read.push((rel.clone(), app.store.stamp(&rel)));
             let bytes = app.store.read(&rel).ok()?;
             parse::parse_item(&rel, Kind::Comment, &bytes).0
         })
@@ -429,7 +479,11 @@ pub async fn list_nodes(
         }
         items.push(json::item(item, g.config()));
     }
-    Ok(Json(json!({"items": items, "next_cursor": next})))
+    // Moved in: `json!` would copy every item through serialization.
+    let mut m = serde_json::Map::new();
+    m.insert("items".into(), items.into());
+    m.insert("next_cursor".into(), next.into());
+    Ok(Json(Value::Object(m)))
 }
 
 /// The `q` parameter as a filter (400 with the problem when it is not one).

@@ -222,7 +222,9 @@ impl App {
         if batch.is_empty() {
             return;
         }
+        let t = Instant::now();
         events::publish(self, watcher.graph(), batch, actor);
+        let published = t.elapsed();
         if let Err(e) = self
             .search
             .write()
@@ -231,6 +233,12 @@ impl App {
             tracing::error!(error = %e, "search index update failed");
         }
         self.generation.fetch_add(1, Ordering::AcqRel);
+        tracing::debug!(
+            events = batch.len(),
+            publish_us = published.as_micros() as u64,
+            search_us = (t.elapsed() - published).as_micros() as u64,
+            "published"
+        );
     }
 
     /// Runs one write as `actor` (a member handle): edits the files through
@@ -243,12 +251,15 @@ impl App {
         summary: impl FnOnce(&T) -> String,
         op: impl FnOnce(&Writer) -> Result<T, WriteError>,
     ) -> Result<Done<T>, ApiError> {
+        let t = Instant::now();
         let _serial = self.writes.lock();
+        let waited = t.elapsed();
         let writer = Writer::open(self.store.clone())
             .map_err(ApiError::from)?
             .with_actor(actor.map(str::to_owned));
         let author = author(writer.config(), actor);
         let value = op(&writer)?;
+        let edited = t.elapsed();
         let paths = value.paths();
         let mut commit = None;
         if let Some(git) = &self.git
@@ -278,11 +289,22 @@ impl App {
                 gc_in_background(&self.root);
             }
         }
+        let committed = t.elapsed();
         let mut live = self.live.write();
         let batch = live.refresh(paths);
+        let refreshed = t.elapsed();
         let live = parking_lot::RwLockWriteGuard::downgrade(live);
         self.publish(&live, &batch, actor);
         self.metrics.writes.inc();
+        let us = |d: Duration| d.as_micros() as u64;
+        tracing::debug!(
+            waited_us = us(waited),
+            edited_us = us(edited),
+            committed_us = us(committed),
+            refreshed_us = us(refreshed),
+            done_us = us(t.elapsed()),
+            "write applied"
+        );
         Ok(Done { value, commit })
     }
 }

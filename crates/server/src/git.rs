@@ -151,6 +151,7 @@ impl Git {
         if paths.is_empty() {
             return Ok(None);
         }
+        let t = std::time::Instant::now();
         let mut repo = self.repo.lock().current()?;
         let index_path = repo.index_path();
         let mut lock = gix::lock::File::acquire_to_update_resource(
@@ -200,12 +201,16 @@ impl Git {
             None => ObjectId::empty_tree(repo.object_hash()),
         };
 
+        let read = t.elapsed();
         let changes = self.stage(&repo, &index, paths)?;
+        let staged = t.elapsed();
         let tree = write_tree(&repo, base, &changes)?;
+        let treed = t.elapsed();
         let index_changed = update_index(&mut index, &changes);
         if index_changed {
             write_index(&repo, &mut index, &mut lock)?;
         }
+        let indexed = t.elapsed();
         if tree == base {
             if index_changed {
                 commit_lock(lock)?;
@@ -248,6 +253,15 @@ impl Git {
             // As git: the commit stands even if its index cannot follow.
             commit_lock(lock)?;
         }
+        let us = |d: std::time::Duration| d.as_micros() as u64;
+        tracing::debug!(
+            read_us = us(read),
+            staged_us = us(staged),
+            tree_us = us(treed),
+            index_us = us(indexed),
+            done_us = us(t.elapsed()),
+            "committed"
+        );
         Ok(Some(short))
     }
 

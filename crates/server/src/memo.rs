@@ -9,10 +9,16 @@
 //! happened while it was computed, so a remembered answer is never older
 //! than what a fresh one would say.
 //!
-//! Not remembered: conditional requests (`If-None-Match`), answers other
-//! than 200, and routes that read more than the watcher holds — a single
-//! node (its file, for the body and ETag, and its comments), git history
-//! and diffs, attachments.
+//! A single node's answer also reads more than the watcher holds — its
+//! file (for the body and ETag) and its comments — which can be ahead of
+//! the watcher. It is kept apart ([`Nodes`]) with the [`Stamp`] of every
+//! file and directory it read, and served again only while the generation
+//! and every stamp are unchanged; like git's index, a stamp counts only
+//! when the file is older than the answer by more than the file system's
+//! clock granularity (a file changed in the last [`RACY`] is not kept).
+//!
+//! Not remembered: conditional requests (`If-None-Match`) on the generic
+//! routes, answers other than 200, git history and diffs, attachments.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,10 +31,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use parking_lot::Mutex;
 
+use schema::store::{Stamp, Store};
+
 use crate::app::App;
 
 /// Set on an answer served from memory (for operators and tests).
-const MEMO: axum::http::HeaderName = axum::http::HeaderName::from_static("x-nonlinear-memo");
+pub const MEMO: axum::http::HeaderName = axum::http::HeaderName::from_static("x-nonlinear-memo");
 
 /// Answers kept at most; past it, the memory starts over.
 const CAPACITY: usize = 4096;
@@ -38,6 +46,65 @@ const MAX_BODY: usize = 4 << 20;
 #[derive(Debug, Default)]
 pub struct Memo {
     inner: Mutex<Inner>,
+    pub nodes: Nodes,
+}
+
+/// How recently changed a file may be and still prove, by its stamp, that
+/// it did not change since: file times come from a coarse clock (a few
+/// milliseconds), so two writes within one tick can leave equal stamps.
+pub const RACY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Single nodes' answers by request URI, each with the stamps of what it
+/// read.
+#[derive(Debug, Default)]
+pub struct Nodes {
+    inner: Mutex<HashMap<String, Arc<NodeKept>>>,
+}
+
+#[derive(Debug)]
+pub struct NodeKept {
+    pub generation: u64,
+    /// Workspace-relative files and directories read, each with its stamp
+    /// taken before reading it (`None`: it was missing).
+    pub read: Vec<(String, Option<Stamp>)>,
+    pub body: Bytes,
+    pub etag: Option<String>,
+}
+
+impl Nodes {
+    /// The answer kept for `uri`, if the workspace is still at
+    /// `generation` and nothing it read has changed.
+    pub fn get(&self, store: &Store, uri: &str, generation: u64) -> Option<Arc<NodeKept>> {
+        let kept = self.inner.lock().get(uri)?.clone();
+        (kept.generation == generation && kept.read.iter().all(|(rel, s)| store.stamp(rel) == *s))
+            .then_some(kept)
+    }
+
+    /// Keeps `kept` for `uri` unless the workspace changed while it was
+    /// computed (`now` is the generation after) or a file it read is too
+    /// recent for its stamp to prove anything.
+    pub fn keep(&self, uri: String, kept: NodeKept, now: u64) {
+        if kept.generation != now {
+            return;
+        }
+        let Ok(since_epoch) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)
+        else {
+            return;
+        };
+        let recent = i64::try_from(since_epoch.saturating_sub(RACY).as_nanos()).unwrap_or(i64::MAX);
+        if kept
+            .read
+            .iter()
+            .any(|(_, s)| s.is_some_and(|s| s.mtime_ns.max(s.ctime_ns) >= recent))
+        {
+            return;
+        }
+        let mut inner = self.inner.lock();
+        if inner.len() >= CAPACITY {
+            inner.clear();
+        }
+        inner.insert(uri, Arc::new(kept));
+    }
 }
 
 #[derive(Debug, Default)]

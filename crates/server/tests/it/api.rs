@@ -771,13 +771,31 @@ async fn remembered_answers_end_with_a_change() {
         )
         .await;
     assert!(mine.header("x-nonlinear-memo").is_none());
+    // A node's answer reads its file and comments: remembered with their
+    // stamps, which prove nothing for files changed in the last 50 ms (the
+    // test copied them a moment ago).
+    tokio::time::sleep(Duration::from_millis(120)).await;
     let n = s.get("/api/v1/nodes/NL-96kc").await;
-    // A node's answer reads its file: never remembered.
-    assert!(
+    assert_eq!(
         s.get("/api/v1/nodes/NL-96kc")
             .await
-            .header("x-nonlinear-memo")
-            .is_none()
+            .header("x-nonlinear-memo"),
+        Some("hit")
+    );
+    // A comment written outside shows at once, before the watcher has
+    // read it: the comments' directory changed.
+    let thread = ".nonlinear/comments/01a1f388-ef7f-706c-964d-08a9aa649a6c";
+    std::fs::create_dir_all(s.ws.path(thread)).expect("mkdir");
+    s.ws.write(
+        &format!("{thread}/01a1f388-ef7f-706c-964d-08a9aa649a6d.md"),
+        "---\nid: 01a1f388-ef7f-706c-964d-08a9aa649a6d\nauthor: ana\ncreated_at: 2026-11-20T11:00:00Z\n---\nWritten in an editor.\n",
+    );
+    let commented = s.get("/api/v1/nodes/NL-96kc").await;
+    assert!(commented.header("x-nonlinear-memo").is_none());
+    assert!(
+        commented.text.contains("Written in an editor."),
+        "{}",
+        commented.text
     );
     let list = "/api/v1/nodes?q=status:todo";
     s.get(list).await;
