@@ -77,7 +77,15 @@ fn text(event: &Event) -> String {
             }
         ),
         Event::Config(c) => format!("config changed: {} (graph rebuilt)", c.path),
-        Event::Rescan(r) => format!("rescan: {} (every file read again)", r.reason),
+        Event::Rescan(r) => format!("rescan: {} (changed files read again)", r.reason),
+        Event::Inferred(i) => {
+            let edge = |e: &indexer::inferred::Inferred| {
+                format!("{} -{} {}", e.from, e.kind.as_str(), e.to)
+            };
+            let mut parts: Vec<String> = i.added.iter().map(|e| format!("+{}", edge(e))).collect();
+            parts.extend(i.removed.iter().map(|e| format!("-{}", edge(e))));
+            format!("inferred links changed: {}", parts.join(", "))
+        }
     }
 }
 

@@ -234,6 +234,9 @@ pub struct Graph {
     /// Edges whose far end does not exist yet, by lower-cased reference:
     /// (the node whose file holds the reference, the field).
     pending: HashMap<String, Vec<(NodeIndex, LinkField)>>,
+    /// The edges [`Graph::set_inferred`] added (some may be gone with a
+    /// node since, their index reused: check the source before removing).
+    inferred: Vec<EdgeIndex>,
     config: Option<Config>,
 }
 
@@ -354,6 +357,7 @@ impl Graph {
             issues: Vec::with_capacity(items),
             priority: Vec::with_capacity(nodes),
             pending: HashMap::new(),
+            inferred: Vec::new(),
             config,
         }
     }
@@ -468,6 +472,55 @@ impl Graph {
         let item = self.g[n].item.clone().expect("items have one");
         self.add_links(n, &item);
         Some(n)
+    }
+
+    /// Replaces the analyzer's inferred Layer-3 edges with `edges`
+    /// (components named by key), as edges with `source: inferred`. Left
+    /// out: an edge whose ends are not both components, and one a
+    /// component file already declares (the manual edge wins). Returns how
+    /// many are in the graph. Editing a component's file drops the
+    /// inferred edges at its node, like all its edges: call this again
+    /// after applying changes.
+    pub fn set_inferred(&mut self, edges: &[crate::inferred::Inferred]) -> usize {
+        for e in std::mem::take(&mut self.inferred) {
+            if self
+                .g
+                .edge_weight(e)
+                .is_some_and(|w| w.source == Source::Inferred)
+            {
+                self.remove_edge(e);
+            }
+        }
+        for edge in edges {
+            let component = |r: &str| {
+                self.by_key
+                    .get(&r.to_ascii_lowercase())
+                    .copied()
+                    .filter(|&n| self.g[n].kind == NodeKind::Component)
+            };
+            let (Some(a), Some(b)) = (component(&edge.from), component(&edge.to)) else {
+                continue;
+            };
+            if a == b
+                || self
+                    .g
+                    .edges_connecting(a, b)
+                    .any(|e| e.weight().kind == edge.kind)
+            {
+                continue;
+            }
+            let e = self.add_edge(
+                a,
+                b,
+                Edge {
+                    kind: edge.kind,
+                    layer: 3,
+                    source: Source::Inferred,
+                },
+            );
+            self.inferred.push(e);
+        }
+        self.inferred.len()
     }
 
     /// Removes the item of the file at `path`, if the graph has one.

@@ -37,6 +37,7 @@ pub mod change;
 pub mod export;
 pub mod git;
 pub mod graph;
+pub mod inferred;
 pub mod json;
 pub mod query;
 pub mod search;

@@ -530,7 +530,7 @@ impl SearchIndex {
         for e in events {
             match e {
                 // A rescan's changes are events in the same batch.
-                Event::Rescan(_) => {}
+                Event::Rescan(_) | Event::Inferred(_) => {}
                 Event::Config(_) => return self.sync(store, graph),
                 Event::Invalid(_) => {}
                 Event::Comment(c) => paths.push(c.path.clone()),

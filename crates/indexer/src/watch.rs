@@ -95,6 +95,7 @@ use schema::{Item, Kind, Workspace};
 
 use crate::change::{self, Change, Names};
 use crate::graph::{Graph, NodeKind};
+use crate::inferred::{self, EDGES_PATH, Inferred};
 
 /// Directories never looked into, wherever they are: the ones
 /// `Store::files` skips.
@@ -124,7 +125,8 @@ impl Default for Options {
 
 /// One event of a batch. Serialized as one JSON object with an `event` tag:
 /// a [`Change`] as it serializes itself (`created`, `deleted`, `field`,
-/// `link_added`, `link_removed`), or `invalid`, `config`, `rescan`.
+/// `link_added`, `link_removed`), or `invalid`, `config`, `inferred`,
+/// `rescan`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum Event {
@@ -132,7 +134,20 @@ pub enum Event {
     Comment(CommentChanged),
     Invalid(Invalid),
     Config(ConfigChanged),
+    Inferred(InferredChanged),
     Rescan(Rescan),
+}
+
+/// The analyzer's file of inferred Layer-3 links changed
+/// ([`crate::inferred`]): the links it adds and the ones it no longer
+/// has. A link whose evidence or confidence changed is in `added` with
+/// its new values. The graph holds the new set.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "event", rename = "inferred")]
+pub struct InferredChanged {
+    pub path: String,
+    pub added: Vec<Inferred>,
+    pub removed: Vec<Inferred>,
 }
 
 /// A comment file appeared, changed or went away. Comments are not in the
@@ -278,6 +293,8 @@ pub struct Watcher {
     /// Each comment directory's stamp from before it was last listed: a
     /// rescan lists only the ones whose stamp changed.
     comment_dirs: HashMap<String, SeenFile>,
+    /// The analyzer's inferred links, as the graph holds them.
+    inferred: Vec<Inferred>,
     /// When the watcher started (nanoseconds since the epoch): a comment
     /// file listed then and not modified since is not an edit.
     started_ns: i64,
@@ -403,6 +420,7 @@ impl Watcher {
             comments: BTreeMap::new(),
             stamps: HashMap::new(),
             comment_dirs: HashMap::new(),
+            inferred: Vec::new(),
             started_ns: now_ns(),
             stopped: false,
         };
@@ -459,6 +477,13 @@ impl Watcher {
             }
         }
         w.graph = Graph::build(&ws);
+        // A bad file shows as `invalid` when it is next written.
+        if let Ok(text) = std::fs::read_to_string(w.root.join(EDGES_PATH))
+            && let Ok(edges) = inferred::parse(&text)
+        {
+            w.inferred = edges;
+            w.graph.set_inferred(&w.inferred);
+        }
         for item in ws.items {
             if item.kind() == Kind::Comment {
                 let stamp = comment_stamps.get(&item.path).copied();
@@ -632,7 +657,7 @@ impl Watcher {
                 continue;
             }
             let newly_watched = !rel.contains('/') && self.track_top_level(&rel);
-            if parse::classify(&rel).is_some() {
+            if parse::classify(&rel).is_some() || rel == EDGES_PATH {
                 files.insert(rel);
                 continue;
             }
@@ -754,7 +779,7 @@ impl Watcher {
             }
             match entry.file_type() {
                 Ok(t) if t.is_dir() => self.list(&path, files),
-                Ok(_) if parse::classify(&path).is_some() => {
+                Ok(_) if parse::classify(&path).is_some() || path == EDGES_PATH => {
                     files.insert(path);
                 }
                 _ => {}
@@ -770,6 +795,67 @@ impl Watcher {
 
     /// Reads `files` again and brings the graph up to date with them.
     fn apply(&mut self, files: BTreeSet<String>, now: Instant, at_once: bool) -> Vec<Event> {
+        let mut out = Vec::new();
+        if files.contains(EDGES_PATH) {
+            out.extend(self.reload_inferred());
+        }
+        let changes = self.apply_items(files, now, at_once);
+        // Items re-added (and a rebuild for a new config) lost the inferred
+        // edges at their nodes.
+        if (!self.inferred.is_empty() && !changes.is_empty()) || !out.is_empty() {
+            self.graph.set_inferred(&self.inferred);
+        }
+        out.extend(changes);
+        out
+    }
+
+    /// Reads the analyzer's file of inferred links again; the event if the
+    /// links changed.
+    fn reload_inferred(&mut self) -> Option<Event> {
+        let edges = match std::fs::read_to_string(self.root.join(EDGES_PATH)) {
+            Ok(text) => match inferred::parse(&text) {
+                Ok(edges) => edges,
+                Err(diagnostic) => return self.invalid(EDGES_PATH.to_owned(), diagnostic),
+            },
+            Err(e) if absent(&e) => Vec::new(),
+            Err(e) => {
+                let diagnostic = Diagnostic::new(
+                    Code::Io,
+                    EDGES_PATH,
+                    Pos::START,
+                    format!("cannot read file: {e}"),
+                );
+                return self.invalid(EDGES_PATH.to_owned(), diagnostic);
+            }
+        };
+        self.invalid.remove(EDGES_PATH);
+        let old = std::mem::replace(&mut self.inferred, edges);
+        let before: HashMap<_, &Inferred> = old.iter().map(|e| (e.key(), e)).collect();
+        let after: HashSet<_> = self.inferred.iter().map(Inferred::key).collect();
+        let added: Vec<Inferred> = self
+            .inferred
+            .iter()
+            .filter(|e| before.get(&e.key()) != Some(e))
+            .cloned()
+            .collect();
+        let removed: Vec<Inferred> = old
+            .iter()
+            .filter(|e| !after.contains(&e.key()))
+            .cloned()
+            .collect();
+        if added.is_empty() && removed.is_empty() {
+            return None;
+        }
+        Some(Event::Inferred(InferredChanged {
+            path: EDGES_PATH.to_owned(),
+            added,
+            removed,
+        }))
+    }
+
+    /// Reads item and config `files` again and brings the graph up to date
+    /// with them.
+    fn apply_items(&mut self, files: BTreeSet<String>, now: Instant, at_once: bool) -> Vec<Event> {
         let mut out = Vec::new();
         if files.contains(parse::CONFIG_PATH) {
             out.extend(self.reload_config());

@@ -94,6 +94,28 @@ pub fn publish(app: &App, graph: &Graph, batch: &[Event], actor: Option<&str>) {
             }
             continue;
         }
+        if let Event::Inferred(i) = e {
+            // One event per link, on both components' channels.
+            let both = i.added.iter().map(|l| ("added", l));
+            for (action, l) in both.chain(i.removed.iter().map(|l| ("removed", l))) {
+                let mut channels = vec![project.clone()];
+                channels.extend(node(&l.from));
+                channels.extend(node(&l.to));
+                app.hub.publish(
+                    &channels,
+                    "connection.inferred",
+                    actor,
+                    &json!({
+                        "action": action,
+                        "from": l.from, "from_id": id_of(&l.from),
+                        "to": l.to, "to_id": id_of(&l.to),
+                        "type": l.kind, "layer": 3, "source": "inferred",
+                        "confidence": l.confidence, "evidence": l.evidence,
+                    }),
+                );
+            }
+            continue;
+        }
         let mut channels = vec![project.clone()];
         let (kind, data): (&str, Value) = match e {
             Event::Change(c) => match c {
@@ -211,6 +233,7 @@ pub fn publish(app: &App, graph: &Graph, batch: &[Event], actor: Option<&str>) {
             ),
             Event::Config(c) => ("project.config_changed", json!({"path": c.path})),
             Event::Rescan(r) => ("project.rescanned", json!({"reason": r.reason})),
+            Event::Inferred(_) => continue,
         };
         channels.dedup();
         app.hub.publish(&channels, kind, actor, &data);

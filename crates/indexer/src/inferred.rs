@@ -1,0 +1,138 @@
+//! Reading the analyzer's generated file of inferred Layer-3 links,
+//! `.nonlinear/inferred/edges.yaml` (written by `nonlinear analyze`; the
+//! format is in `docs/analyzer.md`), so that they join the graph as edges
+//! with `source: inferred`.
+
+use schema::diagnostic::{Code, Diagnostic};
+use schema::text::Pos;
+use serde::{Deserialize, Serialize};
+
+use crate::graph::EdgeKind;
+
+/// Where the analyzer writes its edges, relative to the workspace root.
+pub const EDGES_PATH: &str = ".nonlinear/inferred/edges.yaml";
+
+/// One inferred link between two components, named by key.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Inferred {
+    #[serde(rename = "type")]
+    pub kind: EdgeKind,
+    pub from: String,
+    pub to: String,
+    pub confidence: f64,
+    /// The first places in the code that support the link (`file:line`).
+    pub evidence: Vec<String>,
+}
+
+impl Inferred {
+    /// What identifies the link: two files saying the same (kind, from,
+    /// to) with other evidence describe the same edge, changed.
+    pub fn key(&self) -> (EdgeKind, &str, &str) {
+        (self.kind, &self.from, &self.to)
+    }
+}
+
+#[derive(Deserialize)]
+struct File {
+    version: u32,
+    #[serde(default)]
+    edges: Vec<RawEdge>,
+}
+
+#[derive(Deserialize)]
+struct RawEdge {
+    kind: String,
+    from: String,
+    to: String,
+    #[serde(default)]
+    confidence: Option<f64>,
+    #[serde(default)]
+    evidence: Vec<RawEvidence>,
+}
+
+#[derive(Deserialize)]
+struct RawEvidence {
+    file: String,
+    line: u32,
+}
+
+/// Parses the file's text. Unknown fields are ignored (the analyzer may
+/// add some); a wrong version, a missing field or an unknown kind is a
+/// diagnostic naming the file and the problem.
+pub fn parse(text: &str) -> Result<Vec<Inferred>, Diagnostic> {
+    let bad =
+        |message: String| Diagnostic::new(Code::InvalidValue, EDGES_PATH, Pos::START, message);
+    let (node, problems) = schema::yaml::parse_full(text, 1);
+    if let Some(p) = problems.into_iter().next() {
+        return Err(Diagnostic::new(
+            Code::YamlSyntax,
+            EDGES_PATH,
+            p.pos,
+            p.kind.to_string(),
+        ));
+    }
+    let Some(node) = node else {
+        return Ok(Vec::new());
+    };
+    let file: File = serde_json::from_value(node.to_json())
+        .map_err(|e| bad(format!("not an inferred-edges file: {e}")))?;
+    if file.version != 1 {
+        return Err(bad(format!(
+            "version {} (this build reads version 1)",
+            file.version
+        )));
+    }
+    file.edges
+        .into_iter()
+        .map(|e| {
+            let kind = match e.kind.as_str() {
+                "depends_on" => EdgeKind::DependsOn,
+                "imports" => EdgeKind::Imports,
+                "calls_api" => EdgeKind::CallsApi,
+                "shares_db" => EdgeKind::SharesDb,
+                other => return Err(bad(format!("`{other}` is not a Layer-3 link kind"))),
+            };
+            Ok(Inferred {
+                kind,
+                from: e.from,
+                to: e.to,
+                confidence: e.confidence.unwrap_or(1.0),
+                evidence: e
+                    .evidence
+                    .into_iter()
+                    .map(|v| format!("{}:{}", v.file, v.line))
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_demo_file() {
+        let text = include_str!("../../../fixtures/demo/.nonlinear/inferred/edges.yaml");
+        let edges = parse(text).expect("parses");
+        assert!(!edges.is_empty());
+        let first = &edges[0];
+        assert_eq!(first.key(), (EdgeKind::DependsOn, "GATEWAY", "AUTH"));
+        assert_eq!(first.evidence, ["services/gateway/Cargo.toml:14"]);
+    }
+
+    #[test]
+    fn bad_files_are_diagnostics() {
+        for text in [
+            "version: 2\nedges: []\n",
+            "version: 1\nedges:\n  - kind: calls\n    from: A\n    to: B\n",
+            "version: 1\nedges:\n  - kind: imports\n    from: A\n",
+            "version: [\n",
+            "- just\n- a list\n",
+        ] {
+            let e = parse(text).expect_err(text);
+            assert_eq!(e.path, EDGES_PATH, "{text}");
+        }
+        assert_eq!(parse("").expect("empty is no edges"), Vec::new());
+    }
+}
