@@ -135,4 +135,28 @@ mod tests {
         }
         assert_eq!(parse("").expect("empty is no edges"), Vec::new());
     }
+
+    proptest::proptest! {
+        /// Any text: edges or a diagnostic naming the file, never a panic.
+        #[test]
+        fn never_panics(text in "\\PC{0,200}") {
+            if let Err(d) = parse(&text) {
+                proptest::prop_assert_eq!(d.path, EDGES_PATH);
+            }
+        }
+
+        /// Edited versions of a real file: the same.
+        #[test]
+        fn edits_of_a_real_file(at in 0usize..800, insert in "[ :\\-\\[\\]{}a-z0-9\n]{0,6}") {
+            let text = include_str!("../../../fixtures/demo/.nonlinear/inferred/edges.yaml");
+            let mut at = at.min(text.len());
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            let edited = format!("{}{insert}{}", &text[..at], &text[at..]);
+            if let Err(d) = parse(&edited) {
+                proptest::prop_assert_eq!(d.path, EDGES_PATH);
+            }
+        }
+    }
 }
