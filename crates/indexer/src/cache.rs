@@ -188,7 +188,7 @@ fn attempt(store: &Store, use_old: bool) -> Result<(Builder, Report), String> {
     };
     phase(&mut report, "open");
     // A stamp proves a file unchanged only if it predates the cache.
-    let settled = |st: &Stamp| st.mtime_ns < cache_mtime && st.ctime_ns < cache_mtime;
+    let settled = |st: &Stamp| st.settled_before(cache_mtime);
 
     let ((config, _), (listing, files, stamps)) = rayon::join(
         || store.config(),

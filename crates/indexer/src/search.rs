@@ -597,8 +597,7 @@ impl SearchIndex {
         report.files = files.len();
         let contexts: Vec<u64> = files.par_iter().map(|p| context_hash(graph, p)).collect();
         let old = &self.manifest.entries;
-        let settled =
-            |st: &Stamp| st.mtime_ns < self.manifest_mtime && st.ctime_ns < self.manifest_mtime;
+        let settled = |st: &Stamp| st.settled_before(self.manifest_mtime);
         let mut keep: Vec<Entry> = Vec::with_capacity(files.len());
         let mut todo: Vec<usize> = Vec::new();
         for (i, path) in files.iter().enumerate() {

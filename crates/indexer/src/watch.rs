@@ -286,7 +286,7 @@ pub struct Watcher {
     comments: BTreeMap<String, SeenComment>,
     /// Each item file's [`Stamp`] from before it was last read, and when
     /// it was taken: a notification or rescan reads only files whose stamp
-    /// changed (or is too recent to prove anything: [`RACY`]). Reading
+    /// changed (or is too recent to prove anything: [`schema::store::RACY`]). Reading
     /// every file again on a rescan would itself flood inotify's queue
     /// (every open is an event) and cause the next rescan.
     stamps: HashMap<String, SeenFile>,
@@ -301,36 +301,31 @@ pub struct Watcher {
     stopped: bool,
 }
 
-/// An item file's stamp, taken before reading it at `at_ns`.
+/// A file's stamp, taken before reading it, and the horizon it proves
+/// anything from ([`Stamp::horizon_now`] then).
 #[derive(Debug, Clone, Copy)]
 struct SeenFile {
     stamp: Stamp,
-    at_ns: i64,
+    horizon: i64,
 }
 
 impl SeenFile {
-    /// Whether the file is still as read: same stamp, and one old enough
-    /// that a later write within the same file-clock tick cannot hide
-    /// behind it (git's "racy" entries).
+    fn now(stamp: Stamp) -> SeenFile {
+        SeenFile {
+            stamp,
+            horizon: Stamp::horizon_now(),
+        }
+    }
+
+    /// Whether the file is still as read: the same stamp, of a file that
+    /// had settled when it was taken (git's racy rule).
     fn holds(&self, now: Option<Stamp>) -> bool {
-        let racy = i64::try_from(RACY.as_nanos()).unwrap_or(i64::MAX);
-        now == Some(self.stamp)
-            && self.stamp.mtime_ns.max(self.stamp.ctime_ns) < self.at_ns.saturating_sub(racy)
+        now == Some(self.stamp) && self.stamp.settled_before(self.horizon)
     }
 }
 
 /// Where comment files live, with the trailing `/`.
 const COMMENTS_PREFIX: &str = ".nonlinear/comments/";
-
-/// File times come from a coarse clock (a few milliseconds): a stamp
-/// proves nothing about a file changed this recently before it was taken.
-const RACY: Duration = Duration::from_millis(50);
-
-fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-}
 
 /// A comment file as last seen: its stamp and content hash, unknown (`None`,
 /// 0) for the files listed at start and not looked at since.
@@ -421,7 +416,9 @@ impl Watcher {
             stamps: HashMap::new(),
             comment_dirs: HashMap::new(),
             inferred: Vec::new(),
-            started_ns: now_ns(),
+            started_ns: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
             stopped: false,
         };
         w.debouncer.watch(&w.root, RecursiveMode::NonRecursive)?;
@@ -459,17 +456,17 @@ impl Watcher {
         w.config = w.store.read(parse::CONFIG_PATH).ok();
         // Stamps first, then the files: a file changed in between has a
         // stamp that no longer holds, and is read again when noticed.
-        let at_ns = now_ns();
         // The comment directories' stamps before they are listed.
         w.comment_dirs = w
             .comment_dir_stamps()
             .into_iter()
-            .map(|(rel, stamp)| (rel, SeenFile { stamp, at_ns }))
+            .map(|(rel, stamp)| (rel, SeenFile::now(stamp)))
             .collect();
+        let horizon = Stamp::horizon_now();
         let (ws, stamped) = w.store.load_stamped();
         let mut comment_stamps = HashMap::new();
         for (rel, stamp) in stamped {
-            let seen = SeenFile { stamp, at_ns };
+            let seen = SeenFile { stamp, horizon };
             if rel.starts_with(COMMENTS_PREFIX) {
                 comment_stamps.insert(rel, seen);
             } else {
@@ -694,7 +691,6 @@ impl Watcher {
         let mut files: BTreeSet<String> = self.store.item_files().into_iter().collect();
         files.extend(self.known.iter().cloned());
         files.insert(parse::CONFIG_PATH.to_owned());
-        let at_ns = now_ns();
         for (dir, stamp) in self.comment_dir_stamps() {
             let prefix = format!("{dir}/");
             if self
@@ -710,8 +706,7 @@ impl Watcher {
                 );
                 continue;
             }
-            self.comment_dirs
-                .insert(dir.clone(), SeenFile { stamp, at_ns });
+            self.comment_dirs.insert(dir.clone(), SeenFile::now(stamp));
             self.list(&dir, &mut files);
         }
         files.extend(self.comments.keys().cloned());
@@ -892,10 +887,9 @@ impl Watcher {
                     self.missing.remove(&rel);
                     continue;
                 }
-                let at_ns = now_ns();
                 match stamp {
                     Some(stamp) => {
-                        self.stamps.insert(rel.clone(), SeenFile { stamp, at_ns });
+                        self.stamps.insert(rel.clone(), SeenFile::now(stamp));
                     }
                     None => {
                         self.stamps.remove(&rel);
@@ -1050,7 +1044,7 @@ impl Watcher {
         if seen.is_some_and(|s| s.stamp.is_some_and(|f| f.holds(Some(stamp)))) {
             return None;
         }
-        let at_ns = now_ns();
+        let horizon = Stamp::horizon_now();
         let Ok(bytes) = std::fs::read(self.root.join(&rel)) else {
             return None;
         };
@@ -1058,7 +1052,7 @@ impl Watcher {
         self.comments.insert(
             rel.clone(),
             SeenComment {
-                stamp: Some(SeenFile { stamp, at_ns }),
+                stamp: Some(SeenFile { stamp, horizon }),
                 hash,
             },
         );

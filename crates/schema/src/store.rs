@@ -514,7 +514,30 @@ pub struct Stamp {
     pub ino: u64,
 }
 
+/// File times come from a coarse clock (a few milliseconds): a stamp taken
+/// at a moment proves nothing about a file written less than this before.
+pub const RACY: std::time::Duration = std::time::Duration::from_millis(50);
+
 impl Stamp {
+    /// Whether the file was last written and changed before `ns`
+    /// (nanoseconds since the epoch). Git's racy rule: an unchanged stamp
+    /// proves an unchanged file only for a file written before the stamp
+    /// was recorded, by more than the file clock's granularity — else a
+    /// second write in the same tick could leave the same stamp.
+    pub fn settled_before(&self, ns: i64) -> bool {
+        self.mtime_ns < ns && self.ctime_ns < ns
+    }
+
+    /// The time before which a file must have been written for a stamp
+    /// recorded now to prove anything: now, less [`RACY`].
+    pub fn horizon_now() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| {
+                i64::try_from(d.saturating_sub(RACY).as_nanos()).unwrap_or(i64::MAX)
+            })
+    }
+
     pub fn of(m: &fs::Metadata) -> Stamp {
         #[cfg(unix)]
         {

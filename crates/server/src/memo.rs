@@ -15,7 +15,8 @@
 //! file and directory it read, and served again only while the generation
 //! and every stamp are unchanged; like git's index, a stamp counts only
 //! when the file is older than the answer by more than the file system's
-//! clock granularity (a file changed in the last [`RACY`] is not kept).
+//! clock granularity (a file changed in the last
+//! [`schema::store::RACY`] is not kept).
 //!
 //! Not remembered: conditional requests (`If-None-Match`) on the generic
 //! routes, answers other than 200, git history and diffs, attachments.
@@ -48,11 +49,6 @@ pub struct Memo {
     inner: Mutex<Inner>,
     pub nodes: Nodes,
 }
-
-/// How recently changed a file may be and still prove, by its stamp, that
-/// it did not change since: file times come from a coarse clock (a few
-/// milliseconds), so two writes within one tick can leave equal stamps.
-pub const RACY: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Single nodes' answers by request URI, each with the stamps of what it
 /// read.
@@ -87,15 +83,11 @@ impl Nodes {
         if kept.generation != now {
             return;
         }
-        let Ok(since_epoch) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)
-        else {
-            return;
-        };
-        let recent = i64::try_from(since_epoch.saturating_sub(RACY).as_nanos()).unwrap_or(i64::MAX);
+        let horizon = Stamp::horizon_now();
         if kept
             .read
             .iter()
-            .any(|(_, s)| s.is_some_and(|s| s.mtime_ns.max(s.ctime_ns) >= recent))
+            .any(|(_, s)| s.is_some_and(|s| !s.settled_before(horizon)))
         {
             return;
         }
