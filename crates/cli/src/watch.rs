@@ -77,7 +77,7 @@ fn text(event: &Event) -> String {
             }
         ),
         Event::Config(c) => format!("config changed: {} (graph rebuilt)", c.path),
-        Event::Rescan(r) => format!("rescan: {} (changed files read again)", r.reason),
+        Event::Rescan(r) => format!("rescan: {} ({} changed files read again)", r.reason, r.read),
         Event::Inferred(i) => {
             let edge = |e: &indexer::inferred::Inferred| {
                 format!("{} -{} {}", e.from, e.kind.as_str(), e.to)

@@ -191,13 +191,16 @@ pub struct ConfigChanged {
     pub path: String,
 }
 
-/// The file system watcher lost track (events dropped, or an error), and
-/// every workspace file was read again; the changes found are in the same
-/// batch.
+/// The file system watcher lost track (events dropped, or an error), or
+/// [`Watcher::rescan`] was called: the workspace was scanned again, and
+/// the changes found are in the same batch.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "event", rename = "rescan")]
 pub struct Rescan {
     pub reason: String,
+    /// Item and comment files read again: the ones whose stamp changed
+    /// since they were last read (or too recently to tell).
+    pub read: usize,
 }
 
 /// Why a watcher could not start.
@@ -295,6 +298,8 @@ pub struct Watcher {
     comment_dirs: HashMap<String, SeenFile>,
     /// The analyzer's inferred links, as the graph holds them.
     inferred: Vec<Inferred>,
+    /// Item and comment files read since start (for [`Rescan::read`]).
+    reads: usize,
     /// When the watcher started (nanoseconds since the epoch): a comment
     /// file listed then and not modified since is not an edit.
     started_ns: i64,
@@ -416,6 +421,7 @@ impl Watcher {
             stamps: HashMap::new(),
             comment_dirs: HashMap::new(),
             inferred: Vec::new(),
+            reads: 0,
             started_ns: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
@@ -642,10 +648,7 @@ impl Watcher {
         }
         let now = Instant::now();
         if let Some(reason) = lost {
-            let files = self.rescan_files();
-            let mut out = vec![Event::Rescan(Rescan { reason })];
-            out.extend(self.apply(files, now, false));
-            return out;
+            return self.rescan(reason);
         }
         let mut files = BTreeSet::new();
         for p in paths {
@@ -678,6 +681,21 @@ impl Watcher {
             }
         }
         self.apply(files, now, false)
+    }
+
+    /// Scans the workspace again, as when the operating system drops
+    /// events, and returns what changed: first a [`Rescan`] event saying
+    /// why and how many files had to be read again.
+    pub fn rescan(&mut self, reason: impl Into<String>) -> Vec<Event> {
+        let before = self.reads;
+        let files = self.rescan_files();
+        let changes = self.apply(files, Instant::now(), false);
+        let mut out = vec![Event::Rescan(Rescan {
+            reason: reason.into(),
+            read: self.reads - before,
+        })];
+        out.extend(changes);
+        out
     }
 
     /// Every file a rescan looks at: the workspace's files now and the ones
@@ -895,6 +913,7 @@ impl Watcher {
                         self.stamps.remove(&rel);
                     }
                 }
+                self.reads += 1;
                 self.read(&rel, kind)
             } else {
                 Read::Absent
@@ -1045,6 +1064,7 @@ impl Watcher {
             return None;
         }
         let horizon = Stamp::horizon_now();
+        self.reads += 1;
         let Ok(bytes) = std::fs::read(self.root.join(&rel)) else {
             return None;
         };
@@ -1272,10 +1292,13 @@ mod tests {
             serde_json::to_string(&e).expect("serializes"),
             r#"{"event":"config","path":".nonlinear/config.yaml"}"#
         );
-        let e = Event::Rescan(Rescan { reason: "x".into() });
+        let e = Event::Rescan(Rescan {
+            reason: "x".into(),
+            read: 2,
+        });
         assert_eq!(
             serde_json::to_string(&e).expect("serializes"),
-            r#"{"event":"rescan","reason":"x"}"#
+            r#"{"event":"rescan","reason":"x","read":2}"#
         );
     }
 }

@@ -232,7 +232,10 @@ pub fn publish(app: &App, graph: &Graph, batch: &[Event], actor: Option<&str>) {
                 json!({"path": i.path, "diagnostic": i.diagnostic}),
             ),
             Event::Config(c) => ("project.config_changed", json!({"path": c.path})),
-            Event::Rescan(r) => ("project.rescanned", json!({"reason": r.reason})),
+            Event::Rescan(r) => (
+                "project.rescanned",
+                json!({"reason": r.reason, "read": r.read}),
+            ),
             Event::Inferred(_) => continue,
         };
         channels.dedup();

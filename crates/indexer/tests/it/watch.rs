@@ -409,3 +409,42 @@ fn comments_added_edited_read_and_deleted() {
     assert_eq!(batch[0]["action"], "deleted");
     assert_eq!(batch[0]["path"], new.as_str());
 }
+
+#[test]
+fn a_rescan_reads_only_what_changed() {
+    let ws = Ws::new();
+    let on = uuid_of("NL-a");
+    let comment = format!(".nonlinear/comments/{on}/0193a6f0-0000-7000-8000-00000000000a.md");
+    ws.write(
+        &comment,
+        "---\nid: 0193a6f0-0000-7000-8000-00000000000a\nauthor: ana\ncreated_at: 2026-11-01T10:00:00Z\n---\nHi.\n",
+    );
+    // Files written a moment ago prove nothing by their stamps (the file
+    // clock is coarse): let them settle.
+    std::thread::sleep(Duration::from_millis(120));
+    let mut w = ws.watch();
+    // Nothing changed: nothing is read (every open would be an inotify
+    // event, and a rescan that read everything would cause the next).
+    let out: Vec<serde_json::Value> = w
+        .rescan("asked")
+        .iter()
+        .map(|e| serde_json::to_value(e).expect("serializes"))
+        .collect();
+    assert_eq!(
+        out,
+        [json!({"event": "rescan", "reason": "asked", "read": 0})]
+    );
+
+    // Changed behind the watcher's back (it has not seen the
+    // notification yet): read, and reported.
+    let path = ".nonlinear/issues/NL-a.md";
+    ws.write(path, &ws.read(path).replace("status: todo", "status: done"));
+    let out: Vec<serde_json::Value> = w
+        .rescan("asked")
+        .iter()
+        .map(|e| serde_json::to_value(e).expect("serializes"))
+        .collect();
+    assert_eq!(out[0]["read"], 1, "{out:?}");
+    assert_eq!(out[1..], [field("NL-a", "status", "todo", "done")]);
+    assert_current(&w, &ws.root);
+}
