@@ -710,22 +710,16 @@ impl Watcher {
         files.extend(self.known.iter().cloned());
         files.insert(parse::CONFIG_PATH.to_owned());
         for (dir, stamp) in self.comment_dir_stamps() {
-            let prefix = format!("{dir}/");
-            if self
+            // A directory whose stamp holds has the files the watcher
+            // knows, added below with all the others.
+            if !self
                 .comment_dirs
                 .get(&dir)
                 .is_some_and(|s| s.holds(Some(stamp)))
             {
-                files.extend(
-                    self.comments
-                        .range(prefix.clone()..)
-                        .take_while(|(k, _)| k.starts_with(&prefix))
-                        .map(|(k, _)| k.clone()),
-                );
-                continue;
+                self.comment_dirs.insert(dir.clone(), SeenFile::now(stamp));
+                self.list(&dir, &mut files);
             }
-            self.comment_dirs.insert(dir.clone(), SeenFile::now(stamp));
-            self.list(&dir, &mut files);
         }
         files.extend(self.comments.keys().cloned());
         files
@@ -812,10 +806,18 @@ impl Watcher {
         if files.contains(EDGES_PATH) {
             out.extend(self.reload_inferred());
         }
+        // Inferred edges join components: a component re-added, or the
+        // graph rebuilt for a new config, lost the ones at its nodes.
+        let touches_components = files.iter().any(|f| {
+            matches!(
+                parse::classify(f),
+                Some(FileKind::Config | FileKind::Item(Kind::Component))
+            )
+        });
         let changes = self.apply_items(files, now, at_once);
-        // Items re-added (and a rebuild for a new config) lost the inferred
-        // edges at their nodes.
-        if (!self.inferred.is_empty() && !changes.is_empty()) || !out.is_empty() {
+        if (touches_components && !self.inferred.is_empty() && !changes.is_empty())
+            || !out.is_empty()
+        {
             self.graph.set_inferred(&self.inferred);
         }
         out.extend(changes);

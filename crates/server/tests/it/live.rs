@@ -320,6 +320,27 @@ async fn inferred_links_from_the_analyzer_file() {
         "{}",
         web.text
     );
+    // Editing the component's own file re-adds its node: its inferred
+    // links stay.
+    let component = "web/COMPONENT.md";
+    s.ws.write(
+        component,
+        &s.ws
+            .read(component)
+            .replace("title: Web app", "title: Web front end"),
+    );
+    until(&mut ws, "node.updated").await;
+    let web = s.get("/api/v1/nodes/WEB").await;
+    assert_eq!(web.body["title"], "Web front end");
+    assert!(
+        web.body["links"]["layer3"]
+            .as_array()
+            .expect("layer 3")
+            .iter()
+            .any(|l| l["type"] == "IMPORTS" && l["source"] == "inferred"),
+        "{}",
+        web.text
+    );
     // A file that does not parse keeps the links and says why.
     s.ws.write(file, "version: 7\n");
     let e = until(&mut ws, "file.invalid").await;
