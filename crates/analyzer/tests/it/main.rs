@@ -19,6 +19,16 @@ pub fn write_files(root: &Path, files: &[(&str, &str)]) {
     }
 }
 
+/// Writes a workspace: the config, the `components` (as
+/// [`component`] makes them) and the other `files`.
+pub fn write_workspace(root: &Path, components: &[(String, String)], files: &[(&str, &str)]) {
+    write_files(root, &[(".nonlinear/config.yaml", CONFIG)]);
+    for (path, text) in components {
+        write_files(root, &[(path, text)]);
+    }
+    write_files(root, files);
+}
+
 pub const CONFIG: &str = "version: 1\nkey: NL\nstatuses:\n  - {key: todo, category: unstarted}\n";
 
 /// A component file in `.nonlinear/components/` with the given code path
