@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use schema::store::Stamp;
 
 use crate::cargo::Manifest;
+use crate::code::CodeFacts;
 use crate::rust::RustFacts;
 
 /// Relative to the workspace root; `.nonlinear/cache/` is git-ignored.
@@ -20,7 +21,7 @@ pub const CACHE_PATH: &str = ".nonlinear/cache/analyzer.bin";
 
 const MAGIC: &[u8; 8] = b"NLANLZ\0\0";
 /// Bump when [`Entry`] or what the analyzer extracts changes.
-const FORMAT: u32 = 4;
+const FORMAT: u32 = 5;
 
 /// What one source file yielded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,7 +36,10 @@ pub struct Entry {
     pub lines: u32,
     /// A generated-code marker was found; `facts` is then empty.
     pub generated: bool,
+    /// Rust paths (empty for other languages).
     pub facts: RustFacts,
+    /// Imports of other languages, call sites, SQL, services.
+    pub code: CodeFacts,
 }
 
 /// What the analyzer remembers between runs.

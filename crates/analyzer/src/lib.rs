@@ -36,11 +36,16 @@ use schema::parse::{Body, FileKind};
 use schema::store::Store;
 use serde::Serialize;
 
+pub mod api;
 pub mod cache;
 pub mod cargo;
+pub mod code;
+pub mod ecosys;
 pub mod edges;
+mod links;
 pub mod rust;
 pub mod skip;
+pub mod sql;
 
 pub use edges::{EDGES_PATH, Edge, EdgeKind, Evidence, Source};
 
@@ -73,6 +78,9 @@ pub struct Stats {
     pub crates: usize,
     /// Rust files analyzed (not skipped).
     pub rust_files: usize,
+    /// Other files analyzed: sources of the tree-sitter languages,
+    /// `.proto`, `.sql` and configuration files.
+    pub other_files: usize,
     /// Lines of those files.
     pub lines: u64,
     /// Files parsed in this run; the rest came from the cache.
@@ -169,26 +177,74 @@ pub fn run(root: &Path, ws: &Workspace, cache: &mut cache::Cache) -> Analysis {
     let crates = Crates::new(&manifests);
     stats.crates = crates.list.len();
 
-    // Rust sources, in parallel, through the cache.
-    let mut rust_files = Vec::new();
-    for (path, stamp) in &files.rust {
+    // Sources, in parallel, through the cache.
+    let mut sources = Vec::new();
+    for (path, stamp) in &files.sources {
         match attrs.skipped(path) {
             Some(skip::Skipped::Generated) => stats.skipped_generated += 1,
             Some(skip::Skipped::Vendored) => stats.skipped_vendored += 1,
-            None => rust_files.push((path.as_str(), *stamp)),
+            None => sources.push((path.as_str(), *stamp)),
         }
     }
     cache.files = read_sources(
         root,
-        &rust_files,
+        &sources,
         std::mem::take(&mut cache.files),
         &mut stats,
         &mut problems,
     );
+    // The other ecosystems' manifests are few and small: read every run.
+    let others: Vec<(ecosys::ManifestKind, ecosys::Package)> = files
+        .other_manifests
+        .par_iter()
+        .filter(|p| attrs.skipped(p).is_none())
+        .filter_map(|path| {
+            let kind = ecosys::ManifestKind::of(path.rsplit('/').next().unwrap_or(path))?;
+            Some((path, kind, read_text(root, path)))
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .filter_map(|(path, kind, text)| {
+            let parsed = text.map_err(|e| io_problem(path, &e)).and_then(|t| {
+                ecosys::parse(kind, path, &t).map_err(|(line, message)| Problem {
+                    file: path.clone(),
+                    line,
+                    message: format!("not parsed: {message}"),
+                })
+            });
+            match parsed {
+                Ok(p) => Some((kind, p)),
+                Err(p) => {
+                    problems.push(p);
+                    None
+                }
+            }
+        })
+        .collect();
+    stats.manifests += others.len();
+    let mut sorted: Vec<(&String, &cache::Entry)> = cache.files.iter().collect();
+    sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let index = {
+        let packages: Vec<ecosys::Package> = others.iter().map(|(_, p)| p.clone()).collect();
+        ecosys::Index::new(
+            &packages,
+            sorted
+                .iter()
+                .map(|(p, _)| p.as_str())
+                .filter(|p| p.ends_with(".py") || p.ends_with(".pyi")),
+            sorted
+                .iter()
+                .filter_map(|(p, e)| Some((p.as_str(), e.code.package.as_deref()?))),
+        )
+    };
 
     let mut builder = EdgeBuilder::default();
     depends_on(&manifests, &crates, &owners, &mut builder);
     imports(&cache.files, &crates, &owners, &mut builder, &mut stats);
+    links::depends_on(&others, &index, &owners, &mut builder);
+    links::imports(&sorted, &index, &owners, &mut builder);
+    links::calls_api(&sorted, &owners, &mut builder);
+    links::shares_db(&sorted, &owners, &mut builder);
     let edges = builder.finish(&manual_links(ws));
     drop(crates);
     cache.manifests = manifests
@@ -316,22 +372,23 @@ fn read_sources(
                 return None;
             };
             let generated = skip::is_generated(text);
-            let facts = if generated {
-                rust::RustFacts::default()
+            let (facts, code) = if generated {
+                Default::default()
             } else {
-                rust::facts(text)
+                extract(path, text)
             };
             let lines = text.lines().count() as u32;
             Some((
                 path,
-                Cached::No(cache::Entry {
+                Cached::No(Box::new(cache::Entry {
                     stamp: stamp.unwrap_or_default(),
                     read_at_ns: now_ns,
                     hash,
                     lines,
                     generated,
                     facts,
-                }),
+                    code,
+                })),
             ))
         })
         .collect();
@@ -345,7 +402,7 @@ fn read_sources(
             Cached::No(e) => {
                 stats.parsed += 1;
                 stats.read += 1;
-                e
+                *e
             }
             Cached::Same => {
                 stats.cached += 1;
@@ -363,9 +420,13 @@ fn read_sources(
         if e.generated {
             stats.skipped_generated += 1;
         } else {
-            stats.rust_files += 1;
+            if path.ends_with(".rs") {
+                stats.rust_files += 1;
+            } else {
+                stats.other_files += 1;
+            }
             stats.lines += u64::from(e.lines);
-            if let Some((line, message)) = &e.facts.error {
+            if let Some((line, message)) = e.facts.error.as_ref().or(e.code.error.as_ref()) {
                 problems.push(Problem {
                     file: path.to_owned(),
                     line: *line,
@@ -376,6 +437,30 @@ fn read_sources(
         files.insert(path.to_owned(), e);
     }
     files
+}
+
+/// What the analyzer keeps of a file, by its kind.
+fn extract(path: &str, text: &str) -> (rust::RustFacts, code::CodeFacts) {
+    match SourceKind::of(path) {
+        Some(SourceKind::Rust) => rust::facts(text),
+        Some(SourceKind::Code(lang)) => (rust::RustFacts::default(), code::facts(lang, text)),
+        Some(SourceKind::Proto) => (rust::RustFacts::default(), code::proto(text)),
+        Some(SourceKind::Sql) => (
+            rust::RustFacts::default(),
+            code::CodeFacts {
+                tables: sql::tables_in_file(text),
+                ..Default::default()
+            },
+        ),
+        Some(SourceKind::Config) => (
+            rust::RustFacts::default(),
+            code::CodeFacts {
+                strings: sql::urls_in_text(text),
+                ..Default::default()
+            },
+        ),
+        None => Default::default(),
+    }
 }
 
 /// A manifest's hash and, when it was parsed in this run (not cached), what
@@ -389,7 +474,7 @@ enum Cached {
     /// The entry holds (same content), with a new stamp.
     Restamp(schema::store::Stamp),
     /// Parsed in this run.
-    No(cache::Entry),
+    No(Box<cache::Entry>),
 }
 
 impl Analysis {
@@ -439,10 +524,49 @@ pub fn up_to_date(store: &Store, analysis: &Analysis) -> bool {
 
 #[derive(Default)]
 struct Files {
-    /// With the stamp taken while listing (before any read).
-    rust: Vec<(String, Option<schema::store::Stamp>)>,
+    /// Files whose content the analyzer reads, with the stamp taken while
+    /// listing (before any read): sources in every language, `.proto` and
+    /// `.sql` files, configuration that may hold database URLs.
+    sources: Vec<(String, Option<schema::store::Stamp>)>,
     manifests: Vec<String>,
+    /// Manifests of the other ecosystems ([`ecosys::ManifestKind`]).
+    other_manifests: Vec<String>,
     gitattributes: Vec<String>,
+}
+
+/// What kind of file the analyzer reads a path as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SourceKind {
+    Rust,
+    Code(code::Lang),
+    Proto,
+    Sql,
+    /// Configuration that may name databases (`.env`, `*.properties`,
+    /// `*.yaml`, `*.yml`, `*.ini`, `*.toml`, `*.conf`).
+    Config,
+}
+
+impl SourceKind {
+    fn of(path: &str) -> Option<SourceKind> {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        if name.ends_with(".rs") {
+            return Some(SourceKind::Rust);
+        }
+        if let Some(l) = code::Lang::of(name) {
+            return Some(SourceKind::Code(l));
+        }
+        if name == "Cargo.toml" || name == "pyproject.toml" || name == "Cargo.lock" {
+            return None;
+        }
+        let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
+        match ext {
+            "proto" => Some(SourceKind::Proto),
+            "sql" => Some(SourceKind::Sql),
+            "properties" | "yaml" | "yml" | "ini" | "toml" | "conf" => Some(SourceKind::Config),
+            _ if name == ".env" || name.starts_with(".env.") => Some(SourceKind::Config),
+            _ => None,
+        }
+    }
 }
 
 /// Lists the files the analyzer reads, sorted: `.gitignore` honoured
@@ -469,14 +593,15 @@ fn walk(root: &Path) -> Files {
             {
                 let rel = rel.replace('\\', "/");
                 let name = rel.rsplit('/').next().unwrap_or("");
-                let stamp = name
-                    .ends_with(".rs")
-                    .then(|| e.metadata().ok().map(|m| schema::store::Stamp::of(&m)));
+                let source = SourceKind::of(&rel).is_some();
+                let stamp = source.then(|| e.metadata().ok().map(|m| schema::store::Stamp::of(&m)));
                 let mut f = found.lock().expect("no panics while holding the lock");
-                if let Some(stamp) = stamp {
-                    f.rust.push((rel, stamp));
-                } else if name == "Cargo.toml" {
+                if name == "Cargo.toml" {
                     f.manifests.push(rel);
+                } else if ecosys::ManifestKind::of(name).is_some() {
+                    f.other_manifests.push(rel);
+                } else if let Some(stamp) = stamp {
+                    f.sources.push((rel, stamp));
                 } else if name == ".gitattributes" {
                     f.gitattributes.push(rel);
                 }
@@ -487,8 +612,9 @@ fn walk(root: &Path) -> Files {
     let mut f = found
         .into_inner()
         .expect("no panics while holding the lock");
-    f.rust.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    f.sources.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     f.manifests.sort_unstable();
+    f.other_manifests.sort_unstable();
     f.gitattributes.sort_unstable();
     f
 }

@@ -9,7 +9,10 @@ use std::collections::BTreeSet;
 
 use proc_macro2::{TokenStream, TokenTree};
 use serde::{Deserialize, Serialize};
+use syn::punctuated::Punctuated;
 use syn::visit::{self, Visit};
+
+use crate::code::{Arg, CodeFacts, Site, keep_string};
 
 /// How a path was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -60,19 +63,23 @@ pub const MAX_LINES_PER_REF: usize = 3;
 /// First segments that never name a crate of the repository.
 const NOT_CRATES: &[&str] = &["crate", "self", "super", "Self", "std", "core", "alloc"];
 
-/// Reads one file's paths. Never panics; a file that does not parse has
-/// `error` set and no refs.
-pub fn facts(text: &str) -> RustFacts {
+/// Reads one file's paths, and its call sites, route attributes and SQL
+/// or database-URL literals ([`CodeFacts`]). Never panics; a file that
+/// does not parse has `error` set and nothing else.
+pub fn facts(text: &str) -> (RustFacts, CodeFacts) {
     let file = match syn::parse_file(text) {
         Ok(f) => f,
         Err(e) => {
             let error = Some((e.span().start().line as u32, e.to_string()));
             drop(e);
             proc_macro2::extra::invalidate_current_thread_spans();
-            return RustFacts {
-                error,
-                ..RustFacts::default()
-            };
+            return (
+                RustFacts {
+                    error,
+                    ..RustFacts::default()
+                },
+                CodeFacts::default(),
+            );
         }
     };
     let mut v = Collector::default();
@@ -90,6 +97,7 @@ pub fn facts(text: &str) -> RustFacts {
 
 #[derive(Default)]
 struct Collector {
+    code: CodeFacts,
     refs: Vec<Ref>,
     local: BTreeSet<String>,
     defined: BTreeSet<String>,
@@ -112,7 +120,7 @@ impl Collector {
         });
     }
 
-    fn finish(mut self) -> RustFacts {
+    fn finish(mut self) -> (RustFacts, CodeFacts) {
         // Plain paths through a local name are not crate references; `use`
         // roots are (2018 paths: a `use` root is a crate or a module, and a
         // module shadowing a dependency is an ambiguity error).
@@ -133,13 +141,64 @@ impl Collector {
                 kept.push(r.clone());
             }
         }
-        RustFacts {
+        let facts = RustFacts {
             refs: kept,
             local: local.into_iter().collect(),
             defined: self.defined.into_iter().collect(),
             reexports: self.reexports.into_iter().collect(),
             globs: self.globs.into_iter().collect(),
             error: None,
+        };
+        (facts, self.code)
+    }
+
+    fn site(&mut self, decorator: bool, callee: String, args: Vec<Arg>, line: usize) {
+        self.code.sites.push(Site {
+            decorator,
+            callee,
+            args,
+            line: line as u32,
+            target: None,
+            prefix: None,
+        });
+    }
+
+    /// Route attributes (`#[get("/p")]`, `#[route("/p", method = "GET")]`)
+    /// and ORM table names (`#[diesel(table_name = users)]`,
+    /// `#[sea_orm(table_name = "users")]`).
+    fn attrs(&mut self, attrs: &[syn::Attribute]) {
+        for a in attrs {
+            let Some(name) = a.path().segments.last().map(|s| s.ident.to_string()) else {
+                continue;
+            };
+            let line = a.pound_token.span.start().line;
+            if matches!(
+                name.as_str(),
+                "get" | "post" | "put" | "delete" | "patch" | "head" | "route"
+            ) {
+                let args = a
+                    .parse_args_with(Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated)
+                    .map(|list| list.iter().take(4).map(arg).collect())
+                    .unwrap_or_default();
+                self.site(true, name, args, line);
+            } else if let syn::Meta::List(list) = &a.meta {
+                let tokens: Vec<TokenTree> = list.tokens.clone().into_iter().collect();
+                for w in tokens.windows(3) {
+                    if let (TokenTree::Ident(k), TokenTree::Punct(p)) = (&w[0], &w[1])
+                        && k == "table_name"
+                        && p.as_char() == '='
+                    {
+                        let t = match &w[2] {
+                            TokenTree::Ident(i) => Some(i.to_string()),
+                            TokenTree::Literal(l) => lit_str(l),
+                            _ => None,
+                        };
+                        if let Some(t) = t {
+                            self.code.tables.push((t, line as u32));
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -185,6 +244,11 @@ impl Collector {
         for (i, t) in trees.iter().enumerate() {
             match t {
                 TokenTree::Group(g) => self.tokens(g.stream()),
+                TokenTree::Literal(l) => {
+                    if let Some(v) = lit_str(l) {
+                        keep_string(&mut self.code.strings, v, l.span().start().line as u32);
+                    }
+                }
                 TokenTree::Ident(id) => {
                     let colons = |j: usize| {
                         matches!(trees.get(j), Some(TokenTree::Punct(p)) if p.as_char() == ':')
@@ -297,9 +361,156 @@ impl<'ast> Visit<'ast> for Collector {
     }
 
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        // diesel `table! { users (id) { … } }`.
+        if m.path.segments.last().is_some_and(|s| s.ident == "table")
+            && let Some(TokenTree::Ident(t)) = m.tokens.clone().into_iter().next()
+        {
+            self.code
+                .tables
+                .push((t.to_string(), t.span().start().line as u32));
+        }
         self.tokens(m.tokens.clone());
         visit::visit_macro(self, m);
     }
+
+    fn visit_lit_str(&mut self, l: &'ast syn::LitStr) {
+        keep_string(
+            &mut self.code.strings,
+            l.value(),
+            l.span().start().line as u32,
+        );
+    }
+
+    fn visit_expr_method_call(&mut self, c: &'ast syn::ExprMethodCall) {
+        let callee = format!("{}.{}", text(&c.receiver), c.method);
+        let args = c.args.iter().take(4).map(arg).collect();
+        self.site(false, callee, args, c.method.span().start().line);
+        visit::visit_expr_method_call(self, c);
+    }
+
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        if let syn::Expr::Path(p) = &*c.func {
+            let args = c.args.iter().take(4).map(arg).collect();
+            let line = p
+                .path
+                .segments
+                .last()
+                .map_or(0, |s| s.ident.span().start().line);
+            self.site(false, path_text(&p.path), args, line);
+        }
+        visit::visit_expr_call(self, c);
+    }
+
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        self.attrs(&f.attrs);
+        visit::visit_item_fn(self, f);
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        self.attrs(&f.attrs);
+        visit::visit_impl_item_fn(self, f);
+    }
+
+    fn visit_item_struct(&mut self, s: &'ast syn::ItemStruct) {
+        self.attrs(&s.attrs);
+        visit::visit_item_struct(self, s);
+    }
+}
+
+/// The value of a string literal token, if it is one.
+fn lit_str(l: &proc_macro2::Literal) -> Option<String> {
+    let s = l.to_string();
+    if !(s.starts_with('"') || s.starts_with('r')) {
+        return None;
+    }
+    syn::parse_str::<syn::LitStr>(&s).ok().map(|v| v.value())
+}
+
+fn path_text(p: &syn::Path) -> String {
+    p.segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect::<Vec<_>>()
+        .join("::")
+}
+
+/// A receiver or an argument as short text: paths, fields and calls,
+/// `()` for arguments (`client.get().uri`, `get().post()`).
+fn text(e: &syn::Expr) -> String {
+    let t = match e {
+        syn::Expr::Path(p) => path_text(&p.path),
+        syn::Expr::Field(f) => match &f.member {
+            syn::Member::Named(n) => format!("{}.{n}", text(&f.base)),
+            syn::Member::Unnamed(i) => format!("{}.{}", text(&f.base), i.index),
+        },
+        syn::Expr::MethodCall(m) => format!("{}.{}()", text(&m.receiver), m.method),
+        syn::Expr::Call(c) => format!("{}()", text(&c.func)),
+        syn::Expr::Reference(r) => text(&r.expr),
+        syn::Expr::Paren(p) => text(&p.expr),
+        syn::Expr::Await(a) => text(&a.base),
+        syn::Expr::Try(t) => text(&t.expr),
+        _ => "_".to_owned(),
+    };
+    if t.len() > 160 {
+        let mut at = t.len() - 160;
+        while !t.is_char_boundary(at) {
+            at += 1;
+        }
+        return t[at..].to_owned();
+    }
+    t
+}
+
+/// An argument: a literal or `format!` template, a named argument
+/// (`method = "GET"` in an attribute), or short text.
+fn arg(e: &syn::Expr) -> Arg {
+    match e {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => Arg::Str(s.value()),
+        syn::Expr::Reference(r) => arg(&r.expr),
+        syn::Expr::Paren(p) => arg(&p.expr),
+        syn::Expr::Assign(a) => Arg::Named(text(&a.left), Box::new(arg(&a.right))),
+        syn::Expr::Macro(m) if m.mac.path.is_ident("format") => {
+            match m.mac.tokens.clone().into_iter().next() {
+                Some(TokenTree::Literal(l)) => match lit_str(&l) {
+                    Some(f) => Arg::Str(format_holes(&f)),
+                    None => Arg::Other("format!".into()),
+                },
+                _ => Arg::Other("format!".into()),
+            }
+        }
+        e => Arg::Other(text(e)),
+    }
+}
+
+/// `format!` placeholders (`{}`, `{base}`, `{:?}`) → `{}`; `{{` → `{`.
+fn format_holes(f: &str) -> String {
+    let mut out = String::with_capacity(f.len());
+    let mut chars = f.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                out.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                out.push('}');
+            }
+            '{' => {
+                for d in chars.by_ref() {
+                    if d == '}' {
+                        break;
+                    }
+                }
+                out.push_str("{}");
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -308,7 +519,7 @@ mod tests {
 
     #[test]
     fn refs_and_traps() {
-        let f = facts(
+        let (f, _) = facts(
             r#"//! use fake::x;
 use schema::{store::Store, Item};
 use crate::local;
@@ -350,8 +561,51 @@ pub use deep::*;
     }
 
     #[test]
+    fn routes_calls_sql() {
+        let (_, c) = facts(
+            r#"#[get("/users/{id}")]
+async fn user() {}
+fn app() -> Router {
+    Router::new().route("/api/orders/:id", get(show).post(create))
+}
+async fn call(client: &reqwest::Client) {
+    client.get(format!("{base}/api/invoices/{}", id)).send().await;
+    sqlx::query!("SELECT id FROM orders WHERE id = $1", 1);
+    let url = "postgres://db/shop";
+    AuthClient::connect(url).await;
+}
+diesel::table! { carts (id) { id -> Int4, } }
+"#,
+        );
+        let r: Vec<_> = crate::api::routes(&c)
+            .into_iter()
+            .map(|e| (e.method, e.path))
+            .collect();
+        assert_eq!(
+            r,
+            [
+                (Some("GET".into()), "/api/orders/{}".into()),
+                (Some("GET".into()), "/users/{}".into()),
+                (Some("POST".into()), "/api/orders/{}".into()),
+            ]
+        );
+        let calls: Vec<_> = crate::api::calls(&c).into_iter().map(|e| e.path).collect();
+        assert_eq!(calls, ["/api/invoices/{}"]);
+        assert_eq!(crate::api::grpc(&c)[0].service, "Auth");
+        assert!(
+            c.strings
+                .iter()
+                .any(|(s, l)| s.starts_with("SELECT") && *l == 8),
+            "{:?}",
+            c.strings
+        );
+        assert!(c.strings.iter().any(|(s, _)| s == "postgres://db/shop"));
+        assert_eq!(c.tables, [("carts".to_owned(), 12)]);
+    }
+
+    #[test]
     fn broken_file() {
-        let f = facts("fn x( {");
+        let (f, _) = facts("fn x( {");
         assert!(f.error.is_some());
         assert!(f.refs.is_empty());
     }

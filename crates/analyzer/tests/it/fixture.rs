@@ -242,7 +242,7 @@ fn ownership_and_skips() {
         dir.path(),
         &comps,
         &[
-            (".gitattributes", "third_party/** linguist-vendored\n"),
+            (".gitattributes", "external/** linguist-vendored\n"),
             (
                 "core/Cargo.toml",
                 "[package]\nname = \"core\"\n\n[lib]\nname = \"the_core\"\n",
@@ -260,7 +260,7 @@ fn ownership_and_skips() {
             ),
             // Outside every crate: library names, lower confidence.
             ("misc/run.rs", "fn main() { the_core::f(); }\n"),
-            ("third_party/x/lib.rs", "fn g() { the_core::f(); }\n"),
+            ("external/x/lib.rs", "fn g() { the_core::f(); }\n"),
             ("vendor/y/lib.rs", "fn g() { the_core::f(); }\n"),
             ("target/debug/z.rs", "fn g() { the_core::f(); }\n"),
             (
