@@ -46,10 +46,11 @@ fn summary(a: &Analysis) {
     }
     let s = &a.stats;
     outln!(
-        "{} components, {} crates, {} Rust files ({} lines; {} parsed, {} cached), {} generated and {} vendored skipped, {} unowned, {:.0} ms",
+        "{} components, {} crates, {} Rust and {} other files ({} lines; {} parsed, {} cached), {} generated and {} vendored skipped, {} unowned, {:.0} ms",
         s.components,
         s.crates,
         s.rust_files,
+        s.other_files,
         s.lines,
         s.parsed,
         s.cached,

@@ -2,6 +2,7 @@
 
 mod fixture;
 mod incremental;
+mod polyglot;
 mod this_repo;
 
 use std::fs;

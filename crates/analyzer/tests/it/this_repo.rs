@@ -9,7 +9,7 @@ use nonlinear_analyzer::EdgeKind;
 use crate::{CONFIG, analyze, component, pairs, write_files};
 
 /// Copies a directory tree (files only; symbolic links are skipped).
-fn copy_tree(from: &Path, to: &Path) {
+pub fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).expect("mkdir");
     for e in fs::read_dir(from).expect("read dir") {
         let e = e.expect("dir entry");
