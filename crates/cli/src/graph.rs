@@ -24,7 +24,7 @@ fn build(ctx: &Ctx, body: schema::parse::Body) -> Graph {
         // `--rev`: the workspace read from git.
         return Graph::build(ctx.workspace());
     }
-    match body {
+    let mut g = match body {
         // The index cache holds items without bodies.
         schema::parse::Body::Drop => {
             let (g, report) = indexer::cache::graph(&ctx.store);
@@ -34,6 +34,27 @@ fn build(ctx: &Ctx, body: schema::parse::Body) -> Graph {
             g
         }
         schema::parse::Body::Keep => Graph::from_workspace(ctx.store.load_items(body)),
+    };
+    with_inferred(&mut g, &ctx.store);
+    g
+}
+
+/// Adds the analyzer's inferred links (`.nonlinear/inferred/edges.yaml`,
+/// when there is one) as Layer-3 edges with `source: inferred`, as the
+/// server's graph has them. A file that does not parse is a warning: the
+/// graph of the items still answers.
+fn with_inferred(g: &mut Graph, store: &schema::store::Store) {
+    let Ok(text) = std::fs::read_to_string(store.path(indexer::inferred::EDGES_PATH)) else {
+        return;
+    };
+    match indexer::inferred::parse(&text) {
+        Ok(edges) => {
+            g.set_inferred(&edges);
+        }
+        Err(d) => eprintln!(
+            "warning: {}:{}: {}; inferred links left out",
+            d.path, d.pos.line, d.message
+        ),
     }
 }
 

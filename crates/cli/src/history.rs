@@ -6,6 +6,7 @@ use std::path::Path;
 
 use indexer::change::{self, Change, Diff, ItemDiff};
 use indexer::git::{self, Repo};
+use indexer::inferred;
 use schema::store::Store;
 use schema::{Diagnostic, Severity};
 use serde_json::{Value, json};
@@ -78,9 +79,13 @@ fn range(repo: &Repo, spec: Option<&str>) -> anyhow::Result<Range> {
 
 pub fn diff(cwd: &Path, spec: Option<&str>, format: DiffFormat) -> anyhow::Result<Outcome> {
     let repo = Repo::open(cwd)?;
-    let (from, to, files, d) = match range(&repo, spec)? {
+    let (from, to, files, d, inferred) = match range(&repo, spec)? {
         Range::Revs(a, b) => {
             let d = repo.diff(&a, &b)?;
+            let inferred = inferred_changes(
+                repo.read_in(&d.from, &d.prefix, inferred::EDGES_PATH)?,
+                repo.read_in(&d.to, &d.prefix, inferred::EDGES_PATH)?,
+            );
             let mut from = Side::of(&d.from);
             if let Some(spec) = spec.filter(|s| s.contains("...")) {
                 // Name the merge base after what it was computed from.
@@ -89,7 +94,7 @@ pub fn diff(cwd: &Path, spec: Option<&str>, format: DiffFormat) -> anyhow::Resul
             // The process ends soon; freeing 200k items one by one would
             // take a tenth of a second of nothing.
             std::mem::forget((d.old, d.new));
-            (from, Side::of(&d.to), d.files, d.diff)
+            (from, Side::of(&d.to), d.files, d.diff, inferred)
         }
         Range::WorkTree(a) => {
             // The work tree's workspace, and the same directory at `a`.
@@ -112,7 +117,11 @@ pub fn diff(cwd: &Path, spec: Option<&str>, format: DiffFormat) -> anyhow::Resul
                 commit: None,
                 short: None,
             };
-            (Side::of(&rev), to, files, d)
+            let inferred = inferred_changes(
+                here.read_in(&rev, here.start(), inferred::EDGES_PATH)?,
+                std::fs::read(store.path(inferred::EDGES_PATH)).ok(),
+            );
+            (Side::of(&rev), to, files, d, inferred)
         }
     };
     match format {
@@ -127,6 +136,9 @@ pub fn diff(cwd: &Path, spec: Option<&str>, format: DiffFormat) -> anyhow::Resul
                 introduced: &'a [Diagnostic],
                 fixed: &'a [Diagnostic],
                 titles: &'a std::collections::BTreeMap<String, String>,
+                /// Inferred Layer-3 links added and removed (the analyzer's
+                /// generated file).
+                inferred: &'a inferred::Changes,
             }
             let v = Out {
                 from: from.json(),
@@ -136,13 +148,90 @@ pub fn diff(cwd: &Path, spec: Option<&str>, format: DiffFormat) -> anyhow::Resul
                 introduced: &d.introduced,
                 fixed: &d.fixed,
                 titles: &d.titles,
+                inferred: &inferred,
             };
             outln!("{}", serde_json::to_string_pretty(&v)?);
         }
-        DiffFormat::Text => out!("{}", diff_text(&from, &to, files, &d)),
-        DiffFormat::Markdown => out!("{}", diff_markdown(&from, &to, files, &d)),
+        DiffFormat::Text => out!(
+            "{}{}",
+            diff_text(&from, &to, files, &d),
+            inferred_text(&inferred)
+        ),
+        DiffFormat::Markdown => out!(
+            "{}{}",
+            diff_markdown(&from, &to, files, &d, !inferred.is_empty()),
+            inferred_markdown(&inferred)
+        ),
     }
     Ok(Outcome::Ok)
+}
+
+/// The inferred links that changed between two versions of the
+/// analyzer's file (either may be absent). A version that does not parse
+/// counts as empty, with a warning.
+fn inferred_changes(old: Option<Vec<u8>>, new: Option<Vec<u8>>) -> inferred::Changes {
+    let read = |bytes: Option<Vec<u8>>, side: &str| {
+        let text = String::from_utf8_lossy(bytes.as_deref().unwrap_or_default()).into_owned();
+        inferred::parse(&text).unwrap_or_else(|d| {
+            eprintln!(
+                "warning: {} on the {side} side: {}",
+                inferred::EDGES_PATH,
+                d.message
+            );
+            Vec::new()
+        })
+    };
+    inferred::changes(&read(old, "old"), &read(new, "new"))
+}
+
+fn inferred_line(e: &inferred::Inferred) -> String {
+    let mut evidence: Vec<&str> = e.evidence.iter().map(String::as_str).take(3).collect();
+    if e.evidence.len() > 3 {
+        evidence.push("…");
+    }
+    format!(
+        "{} → {} {} (inferred, confidence {:.2}; {})",
+        e.from,
+        e.to,
+        e.kind.as_str(),
+        e.confidence,
+        evidence.join(", ")
+    )
+}
+
+fn inferred_text(c: &inferred::Changes) -> String {
+    if c.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\ninferred links (layer 3):\n");
+    for e in &c.added {
+        out.push_str(&format!("    + {}\n", inferred_line(e)));
+    }
+    for e in &c.removed {
+        out.push_str(&format!("    - {}\n", inferred_line(e)));
+    }
+    out
+}
+
+fn inferred_markdown(c: &inferred::Changes) -> String {
+    if c.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n#### Inferred links (layer 3)\n\n");
+    for (sign, list) in [("added", &c.added), ("removed", &c.removed)] {
+        for e in list {
+            let evidence: Vec<String> = e.evidence.iter().take(5).map(|v| code(v)).collect();
+            out.push_str(&format!(
+                "- {sign}: {} → {} **{}** _(confidence {:.2})_ — {}\n",
+                code(&e.from),
+                code(&e.to),
+                e.kind.as_str(),
+                e.confidence,
+                evidence.join(", ")
+            ));
+        }
+    }
+    out
 }
 
 /// Distinct item files the changes name (for a diff against the work tree,
@@ -349,7 +438,7 @@ fn code(s: &str) -> String {
     }
 }
 
-fn diff_markdown(from: &Side, to: &Side, files: usize, d: &Diff) -> String {
+fn diff_markdown(from: &Side, to: &Side, files: usize, d: &Diff, more: bool) -> String {
     let items = change::by_item(&d.changes);
     let c = counts(&items);
     let mut out = format!(
@@ -377,7 +466,9 @@ fn diff_markdown(from: &Side, to: &Side, files: usize, d: &Diff) -> String {
     out.push_str(&summary.join(" · "));
     out.push('\n');
     if items.is_empty() && d.introduced.is_empty() && d.fixed.is_empty() {
-        out.push_str("\nNo changes to tracked items.\n");
+        if !more {
+            out.push_str("\nNo changes to tracked items.\n");
+        }
         return out;
     }
     let title = |key: &str| {

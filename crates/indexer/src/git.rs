@@ -440,6 +440,24 @@ impl Repo {
         })
     }
 
+    /// The bytes of workspace file `rel` at revision `rev`, in the
+    /// workspace whose root is `prefix` (as in [`RevDiff::prefix`]); `None`
+    /// when there is no such file.
+    pub fn read_in(&self, rev: &Rev, prefix: &str, rel: &str) -> Result<Option<Vec<u8>>, GitError> {
+        let repo = self.local();
+        let Some(root) = self.subtree(&repo, rev, prefix)? else {
+            return Ok(None);
+        };
+        let Some((id, mode)) = lookup(&repo, root, rel).map_err(Self::read_err(rev, rel))? else {
+            return Ok(None);
+        };
+        if !mode.is_blob() {
+            return Ok(None);
+        }
+        let object = repo.find_object(id).map_err(Self::read_err(rev, rel))?;
+        Ok(Some(object.detach().data))
+    }
+
     /// The bytes of workspace file `rel` at `at`'s revision.
     pub fn read(&self, at: &At, rel: &str) -> Option<Vec<u8>> {
         let repo = self.local();

@@ -107,6 +107,40 @@ pub fn parse(text: &str) -> Result<Vec<Inferred>, Diagnostic> {
         .collect()
 }
 
+/// How the inferred links changed from one version of the file to another
+/// (for `nonlinear diff`): links that appeared and links that went, each
+/// with its evidence.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Changes {
+    pub added: Vec<Inferred>,
+    pub removed: Vec<Inferred>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// The links of `new` not in `old` and those of `old` not in `new`, by
+/// (kind, from, to), in file order.
+pub fn changes(old: &[Inferred], new: &[Inferred]) -> Changes {
+    let had: std::collections::HashSet<_> = old.iter().map(Inferred::key).collect();
+    let has: std::collections::HashSet<_> = new.iter().map(Inferred::key).collect();
+    Changes {
+        added: new
+            .iter()
+            .filter(|e| !had.contains(&e.key()))
+            .cloned()
+            .collect(),
+        removed: old
+            .iter()
+            .filter(|e| !has.contains(&e.key()))
+            .cloned()
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

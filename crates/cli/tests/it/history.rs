@@ -387,3 +387,78 @@ fn check_at_a_revision_looks_for_artifact_files_in_its_tree() {
     repo.nl(&["check"]).code(0);
     repo.nl(&["check", "--rev", "HEAD"]).code(1);
 }
+
+/// A merge request that adds a call from one service to another: after
+/// `analyze`, `diff` names the new inferred CALLS_API link with the file
+/// and line of the call, in every format.
+#[test]
+fn diff_shows_inferred_links() {
+    let comp = |n: u32, key: &str, path: &str| {
+        (
+            format!(".nonlinear/components/{key}.md"),
+            format!(
+                "---\nid: 01930000-0000-7000-8000-{n:012}\nshort_id: {key}\ntitle: {key}\nrepo: {{path: {path}}}\n---\n"
+            ),
+        )
+    };
+    let (b, a) = (comp(1, "BILLING", "billing"), comp(2, "AUTH", "auth"));
+    let repo = Repo::with_files(&[
+        (
+            ".nonlinear/config.yaml",
+            "version: 1\nkey: NL\nstatuses:\n  - {key: todo, category: unstarted}\n",
+        ),
+        (b.0.as_str(), b.1.as_str()),
+        (a.0.as_str(), a.1.as_str()),
+        (
+            "auth/app.py",
+            "@app.get(\"/api/users/{user_id}\")\ndef user(user_id): ...\n",
+        ),
+        ("billing/app.py", "import requests\n"),
+    ]);
+    repo.nl(&["analyze"]).code(0);
+    repo.commit("analyzed");
+    let impact = repo.nl(&["impact", "AUTH"]).code(0).stdout;
+    assert!(!impact.contains("BILLING"), "{impact}");
+    repo.write(
+        "billing/app.py",
+        "import requests\n\ndef owner(uid):\n    return requests.get(f\"{AUTH}/api/users/{uid}\")\n",
+    );
+    repo.nl(&["analyze", "--check"]).code(1);
+    repo.nl(&["analyze"]).code(0);
+    repo.commit("billing calls auth");
+    // The graph verbs see inferred links too.
+    let impact = repo.nl(&["impact", "AUTH"]).code(0).stdout;
+    assert!(impact.contains("BILLING"), "{impact}");
+
+    let text = repo.nl(&["diff", "HEAD~1..HEAD"]).code(0).stdout;
+    assert!(
+        text.contains("+ BILLING → AUTH CALLS_API (inferred, confidence 1.00; billing/app.py:4)"),
+        "{text}"
+    );
+    let md = repo
+        .nl(&["diff", "HEAD~1..HEAD", "--format", "markdown"])
+        .code(0)
+        .stdout;
+    assert!(
+        md.contains(
+            "- added: `BILLING` → `AUTH` **CALLS_API** _(confidence 1.00)_ — `billing/app.py:4`"
+        ),
+        "{md}"
+    );
+    let json = repo.nl(&["diff", "HEAD~1..HEAD", "--json"]).code(0).json();
+    assert_eq!(json["inferred"]["added"][0]["type"], "CALLS_API");
+    assert_eq!(
+        json["inferred"]["added"][0]["evidence"][0],
+        "billing/app.py:4"
+    );
+    assert_eq!(
+        json["inferred"]["removed"].as_array().map(Vec::len),
+        Some(0)
+    );
+
+    // Against the work tree: removing the call removes the link.
+    repo.write("billing/app.py", "import requests\n");
+    repo.nl(&["analyze"]).code(0);
+    let text = repo.nl(&["diff", "HEAD"]).code(0).stdout;
+    assert!(text.contains("- BILLING → AUTH CALLS_API"), "{text}");
+}
