@@ -82,12 +82,23 @@ pub struct Edge {
     pub evidence: Vec<Evidence>,
 }
 
+/// An inferred link a component's `suppress:` leaves out.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Suppressed {
+    pub kind: EdgeKind,
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+    /// How many places would have supported it.
+    pub occurrences: u32,
+}
+
 /// Evidence entries kept per edge.
 pub const MAX_EVIDENCE: usize = 5;
 
 /// The generated file: a header, then one block per edge in (kind, from,
 /// to) order, so that a change to one edge changes only its block.
-pub fn render(edges: &[Edge]) -> String {
+pub fn render(edges: &[Edge], suppressed: &[Suppressed]) -> String {
     let mut s = String::with_capacity(256 * edges.len() + 256);
     s.push_str(HEADER);
     s.push('\n');
@@ -95,9 +106,9 @@ pub fn render(edges: &[Edge]) -> String {
     s.push_str("version: 1\n");
     if edges.is_empty() {
         s.push_str("edges: []\n");
-        return s;
+    } else {
+        s.push_str("edges:\n");
     }
-    s.push_str("edges:\n");
     for e in edges {
         s.push_str(&format!(
             "  - kind: {}\n    from: {}\n    to: {}\n    source: inferred\n    confidence: {:.2}\n",
@@ -126,6 +137,20 @@ pub fn render(edges: &[Edge]) -> String {
                 }
             }
             s.push_str(&format!("note: {}}}\n", quote(&ev.note)));
+        }
+    }
+    // Left out by a component, and why: visible in review like the rest.
+    if !suppressed.is_empty() {
+        s.push_str("suppressed:\n");
+        for x in suppressed {
+            s.push_str(&format!(
+                "  - {{kind: {}, from: {}, to: {}, occurrences: {}, reason: {}}}\n",
+                x.kind.field(),
+                quote(&x.from),
+                quote(&x.to),
+                x.occurrences,
+                quote(&x.reason)
+            ));
         }
     }
     s

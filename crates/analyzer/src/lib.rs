@@ -54,6 +54,8 @@ pub use edges::{EDGES_PATH, Edge, EdgeKind, Evidence, Source};
 pub struct Analysis {
     /// Sorted by (kind, from, to).
     pub edges: Vec<Edge>,
+    /// Inferred links a component's `suppress:` left out, with the reason.
+    pub suppressed: Vec<edges::Suppressed>,
     /// Files that could not be read or parsed; they add no edges.
     pub problems: Vec<Problem>,
     pub stats: Stats,
@@ -151,7 +153,12 @@ pub fn run(root: &Path, ws: &Workspace, cache: &mut cache::Cache) -> Analysis {
     stats.components = owners.count;
 
     let files = walk(root);
-    let attrs = skip::Attributes::new(
+    let analyzer_config = ws
+        .config
+        .as_ref()
+        .map(|c| c.analyzer.clone())
+        .unwrap_or_default();
+    let attrs = skip::Attributes::with_config(
         files
             .gitattributes
             .iter()
@@ -159,6 +166,7 @@ pub fn run(root: &Path, ws: &Workspace, cache: &mut cache::Cache) -> Analysis {
             .collect::<Vec<_>>()
             .iter()
             .map(|(p, t)| (*p, t.as_str())),
+        &analyzer_config,
     );
 
     let paths: Vec<&String> = files
@@ -245,7 +253,7 @@ pub fn run(root: &Path, ws: &Workspace, cache: &mut cache::Cache) -> Analysis {
     links::imports(&sorted, &index, &owners, &mut builder);
     links::calls_api(&sorted, &owners, &mut builder);
     links::shares_db(&sorted, &owners, &mut builder);
-    let edges = builder.finish(&manual_links(ws));
+    let (edges, suppressed) = builder.finish(&manual_links(ws), &suppressions(ws), &mut problems);
     drop(crates);
     cache.manifests = manifests
         .into_iter()
@@ -256,6 +264,7 @@ pub fn run(root: &Path, ws: &Workspace, cache: &mut cache::Cache) -> Analysis {
     stats.elapsed = start.elapsed();
     Analysis {
         edges,
+        suppressed,
         problems,
         stats,
     }
@@ -480,7 +489,7 @@ enum Cached {
 impl Analysis {
     /// The generated edges file.
     pub fn render(&self) -> String {
-        edges::render(&self.edges)
+        edges::render(&self.edges, &self.suppressed)
     }
 
     /// Edge counts by kind.
@@ -894,9 +903,34 @@ impl<'a> EdgeBuilder<'a> {
         e.1.push(ev);
     }
 
-    fn finish(self, manual: &BTreeSet<(EdgeKind, String, String)>) -> Vec<Edge> {
-        self.edges
+    /// The edges, without those a component suppresses (returned apart);
+    /// a suppression that matches no edge is a problem (it is stale).
+    fn finish(
+        self,
+        manual: &BTreeSet<(EdgeKind, String, String)>,
+        suppress: &[Suppress],
+        problems: &mut Vec<Problem>,
+    ) -> (Vec<Edge>, Vec<edges::Suppressed>) {
+        let mut suppressed = Vec::new();
+        let mut used = vec![false; suppress.len()];
+        let edges = self
+            .edges
             .into_iter()
+            .filter(|((kind, from, to), (_, evidence))| {
+                let hit = suppress
+                    .iter()
+                    .position(|s| s.kind == *kind && s.from == *from && s.to == *to);
+                let Some(i) = hit else { return true };
+                used[i] = true;
+                suppressed.push(edges::Suppressed {
+                    kind: *kind,
+                    from: (*from).to_owned(),
+                    to: (*to).to_owned(),
+                    reason: suppress[i].reason.clone(),
+                    occurrences: evidence.len() as u32,
+                });
+                false
+            })
             .map(|((kind, from, to), (confidence, mut evidence))| {
                 evidence.sort_unstable();
                 evidence.dedup();
@@ -922,8 +956,61 @@ impl<'a> EdgeBuilder<'a> {
                     evidence: kept,
                 }
             })
-            .collect()
+            .collect();
+        for (s, used) in suppress.iter().zip(used) {
+            if !used {
+                problems.push(Problem {
+                    file: s.file.clone(),
+                    line: s.line,
+                    message: format!(
+                        "`suppress` of {} {} → {}: the analyzer infers no such link (remove the suppression)",
+                        s.kind.field(),
+                        s.from,
+                        s.to
+                    ),
+                });
+            }
+        }
+        (edges, suppressed)
     }
+}
+
+/// A component's `suppress:` entry, resolved to keys.
+struct Suppress {
+    kind: EdgeKind,
+    from: String,
+    to: String,
+    reason: String,
+    file: String,
+    line: u32,
+}
+
+fn suppressions(ws: &Workspace) -> Vec<Suppress> {
+    let mut out = Vec::new();
+    for item in &ws.items {
+        let Some(c) = item.component() else { continue };
+        for s in &c.suppress {
+            let kind = match s.kind.as_str() {
+                "depends_on" => EdgeKind::DependsOn,
+                "imports" => EdgeKind::Imports,
+                "calls_api" => EdgeKind::CallsApi,
+                "shares_db" => EdgeKind::SharesDb,
+                _ => continue,
+            };
+            let to = ws
+                .resolve(&s.to.value)
+                .map_or_else(|| s.to.value.clone(), |t| t.short_str().to_owned());
+            out.push(Suppress {
+                kind,
+                from: item.short_str().to_owned(),
+                to,
+                reason: s.reason.clone(),
+                file: item.path.clone(),
+                line: s.to.pos.line,
+            });
+        }
+    }
+    out
 }
 
 /// Links declared in component files, by key.

@@ -65,8 +65,30 @@ impl Attributes {
     /// that are not valid globs are ignored; a later `-attr` or
     /// `attr=false` is not an unset (rare for these attributes).
     pub fn new<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Attributes {
+        Attributes::with_config(files, &schema::model::AnalyzerConfig::default())
+    }
+
+    /// [`Attributes::new`] plus the config's `analyzer: {generated: […],
+    /// vendored: […]}` globs (relative to the workspace root, `**` for any
+    /// depth).
+    pub fn with_config<'a>(
+        files: impl IntoIterator<Item = (&'a str, &'a str)>,
+        config: &schema::model::AnalyzerConfig,
+    ) -> Attributes {
         let mut generated = GlobSetBuilder::new();
         let mut vendored = GlobSetBuilder::new();
+        for (globs, set) in [
+            (&config.generated, &mut generated),
+            (&config.vendored, &mut vendored),
+        ] {
+            for g in globs {
+                for glob in globs_of("", g) {
+                    if let Ok(g) = GlobBuilder::new(&glob).literal_separator(true).build() {
+                        set.add(g);
+                    }
+                }
+            }
+        }
         for (path, text) in files {
             let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
             for line in text.lines() {

@@ -7,11 +7,24 @@ use std::process::Command;
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use anyhow::anyhow;
-use indexer::git;
+use indexer::{git, inferred};
 use schema::store::Store;
 use schema::{Diagnostic, Severity};
 
 use crate::{Format, Outcome};
+
+/// The violations of the config's architecture rules by manual links and
+/// by the analyzer's inferred ones (its file, when there is one; a file
+/// that does not parse is itself the problem).
+fn architecture(ws: &schema::Workspace, edges: Option<&str>) -> Vec<Diagnostic> {
+    let (list, mut out) = match edges.map(inferred::parse) {
+        None => (Vec::new(), Vec::new()),
+        Some(Ok(list)) => (list, Vec::new()),
+        Some(Err(d)) => (Vec::new(), vec![d]),
+    };
+    out.extend(indexer::rules::violations(ws, &list));
+    out
+}
 
 pub fn run(
     cwd: &Path,
@@ -24,7 +37,9 @@ pub fn run(
         None => {
             let store = Store::discover(cwd)?;
             let (ws, files) = store.load_with(schema::parse::Body::Drop);
-            let diags = ws.check(&store);
+            let mut diags = ws.check(&store);
+            let edges = std::fs::read_to_string(store.path(inferred::EDGES_PATH)).ok();
+            diags.extend(architecture(&ws, edges.as_deref()));
             // The process ends soon; freeing 300k items one by one would
             // take a tenth of a second of nothing.
             std::mem::forget(ws);
@@ -42,7 +57,11 @@ pub fn run(
         Some(r) => {
             let repo = git::Repo::open(cwd)?;
             let at = repo.workspace_at(r)?;
-            let diags = at.workspace.check(&at.probe);
+            let mut diags = at.workspace.check(&at.probe);
+            let edges = repo
+                .read(&at, inferred::EDGES_PATH)
+                .map(|b| String::from_utf8_lossy(&b).into_owned());
+            diags.extend(architecture(&at.workspace, edges.as_deref()));
             let (files, prefix) = (at.files, at.prefix.clone());
             let top = repo.clone();
             let sources = Sources::new(Box::new(move |p| top.read(&at, p)));
@@ -274,7 +293,14 @@ fn diagnostics_at(dir: &Path, prefix: Option<&str>, rev: &str) -> anyhow::Result
     let repo = git::Repo::open(dir).map_err(|_| not_a_rev())?;
     let prefix = prefix.unwrap_or(repo.start()).to_owned();
     match repo.workspace_in(rev, &prefix) {
-        Ok(Some(at)) => Ok(at.workspace.check(&at.probe)),
+        Ok(Some(at)) => {
+            let mut diags = at.workspace.check(&at.probe);
+            let edges = repo
+                .read(&at, inferred::EDGES_PATH)
+                .map(|b| String::from_utf8_lossy(&b).into_owned());
+            diags.extend(architecture(&at.workspace, edges.as_deref()));
+            Ok(diags)
+        }
         Ok(None) => Ok(Vec::new()),
         Err(git::GitError::Rev { .. }) => Err(not_a_rev()),
         Err(e) => Err(e.into()),

@@ -45,7 +45,7 @@ pub const FILE: &str = ".nonlinear/cache/items.bin";
 /// Bump when the encoding of [`Item`] or of the cache changes; a cache of
 /// another format is rebuilt. `cache_format_is_pinned` in the tests fails
 /// when the item encoding changes without this changing too.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 const MAGIC: &[u8; 8] = b"NLCACHE\0";
 /// Items per independently decoded chunk.
 const CHUNK: usize = 1024;
@@ -803,6 +803,7 @@ mod tests {
             011c2e6e6f6e6c696e6561722f636f6d706f6e656e74732f5745422e6d640110
             0193a6f000007000800000000000000202050103574542030b01035765620408
             00000000000103776562050e01046d61696e00000103415049060e0000000000
+            00
 
             011c2e6e6f6e6c696e6561722f6172746966616374732f4e4c2d782e6d640110
             0193a6f0000070008000000000000003020501044e4c2d78030b010453706563

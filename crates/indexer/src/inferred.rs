@@ -145,6 +145,16 @@ pub fn changes(old: &[Inferred], new: &[Inferred]) -> Changes {
 mod tests {
     use super::*;
 
+    /// The analyzer lists suppressed links apart; they are not edges.
+    #[test]
+    fn suppressed_links_are_not_edges() {
+        let text = "version: 1\nedges:\n  - kind: imports\n    from: A\n    to: B\n    source: inferred\n    confidence: 1.00\n    occurrences: 1\n    evidence:\n      - {file: a/x.ts, line: 3, note: \"import `b`\"}\nsuppressed:\n  - {kind: calls_api, from: A, to: C, occurrences: 2, reason: \"not a dependency\"}\n";
+        let edges = parse(text).expect("parses");
+        assert_eq!(edges.len(), 1);
+        assert_eq!(edges[0].key(), (EdgeKind::Imports, "A", "B"));
+        assert_eq!(edges[0].evidence, ["a/x.ts:3"]);
+    }
+
     #[test]
     fn reads_the_demo_file() {
         let text = include_str!("../../../fixtures/demo/.nonlinear/inferred/edges.yaml");

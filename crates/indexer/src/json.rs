@@ -109,6 +109,14 @@ pub fn item(item: &Item, config: Option<&Config>) -> Value {
             m.insert("imports".into(), strs(&c.imports));
             m.insert("calls_api".into(), strs(&c.calls_api));
             m.insert("shares_db".into(), strs(&c.shares_db));
+            if !c.suppress.is_empty() {
+                let list: Vec<Value> = c
+                    .suppress
+                    .iter()
+                    .map(|s| json!({"kind": s.kind, "to": s.to.value, "reason": s.reason}))
+                    .collect();
+                m.insert("suppress".into(), list.into());
+            }
         }
         Fields::Artifact(a) => {
             m.insert(

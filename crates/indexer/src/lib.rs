@@ -40,6 +40,7 @@ pub mod graph;
 pub mod inferred;
 pub mod json;
 pub mod query;
+pub mod rules;
 pub mod search;
 pub mod watch;
 pub mod write;

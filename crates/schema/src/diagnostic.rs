@@ -45,6 +45,9 @@ pub enum Code {
     UnknownCycle,
     MissingFile,
     MissingConfig,
+    /// A Layer-3 link an `architecture:` rule of the config forbids
+    /// (raised by `nonlinear check`, which also reads inferred links).
+    ArchitectureRule,
 }
 
 impl Code {
@@ -78,6 +81,7 @@ impl Code {
             Code::UnknownCycle => "unknown-cycle",
             Code::MissingFile => "missing-file",
             Code::MissingConfig => "missing-config",
+            Code::ArchitectureRule => "architecture-rule",
         }
     }
 

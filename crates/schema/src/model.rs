@@ -108,8 +108,39 @@ pub struct Config {
     pub priorities: Vec<PriorityDef>,
     pub members: Vec<Member>,
     pub cycles: Vec<CycleDef>,
+    /// `architecture:` rules on Layer-3 links, checked by `nonlinear check`.
+    pub architecture: Vec<Rule>,
+    /// `analyzer:` paths `nonlinear analyze` never reads, beyond its
+    /// built-in rules.
+    pub analyzer: AnalyzerConfig,
     /// Unknown top-level keys, kept for tools that understand them.
     pub extra: Vec<(String, Node)>,
+}
+
+/// One architecture rule: `deny` links of some kinds from some components
+/// to others, or allow `from` components links of those kinds `allow_only`
+/// to the `to` ones. Components are matched by key or by code path
+/// (globs: `web/*`, `services/**`, `AUTH`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub deny: bool,
+    /// Layer-3 link fields: `depends_on`, `imports`, `calls_api`,
+    /// `shares_db`.
+    pub kinds: Vec<String>,
+    pub from: Vec<String>,
+    pub to: Vec<String>,
+    pub reason: Option<String>,
+    /// Where the rule is written in the config.
+    pub pos: Pos,
+}
+
+/// The `analyzer:` section of the config.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AnalyzerConfig {
+    /// Globs of generated files (skipped, counted as generated).
+    pub generated: Vec<String>,
+    /// Globs of vendored files (skipped, counted as vendored).
+    pub vendored: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -387,6 +418,18 @@ pub struct Component {
     pub imports: Vec<Spanned<String>>,
     pub calls_api: Vec<Spanned<String>>,
     pub shares_db: Vec<Spanned<String>>,
+    /// Inferred links this component says are wrong, each with a reason.
+    pub suppress: Vec<Suppression>,
+}
+
+/// `suppress: [{kind: calls_api, to: AUTH, reason: …}]` in a component:
+/// the analyzer leaves that inferred link out.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Suppression {
+    /// A Layer-3 link field (`calls_api`, …).
+    pub kind: String,
+    pub to: Spanned<String>,
+    pub reason: String,
 }
 
 /// Where a component's code lives.

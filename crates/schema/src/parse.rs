@@ -642,6 +642,7 @@ impl Reader<'_> {
                 "imports" => c.imports = self.references(f, v),
                 "calls_api" => c.calls_api = self.references(f, v),
                 "shares_db" => c.shares_db = self.references(f, v),
+                "suppress" => c.suppress = self.suppressions(f, v),
                 "repo" => c.repo = self.repo(v),
                 _ => return false,
             },
@@ -773,6 +774,8 @@ impl Reader<'_> {
             priorities: Vec::new(),
             members: Vec::new(),
             cycles: Vec::new(),
+            architecture: Vec::new(),
+            analyzer: AnalyzerConfig::default(),
             extra: Vec::new(),
         };
         let mut seen_statuses = false;
@@ -873,6 +876,8 @@ impl Reader<'_> {
                         })
                     })
                 }
+                "architecture" => c.architecture = self.rules(f, &value),
+                "analyzer" => c.analyzer = self.analyzer(f, &value),
                 "cycles" => {
                     c.cycles = self.list(f, &value, |r, field, m| {
                         let key = r.req_str(field, m, "key")?;
@@ -948,6 +953,162 @@ impl Reader<'_> {
         out
     }
 
+    /// A Layer-3 link field name, or a diagnostic.
+    fn link_kind(&mut self, field: &str, node: &Node, kind: &str) -> bool {
+        if LINK_KINDS.contains(&kind) {
+            return true;
+        }
+        self.push(
+            Code::InvalidValue,
+            node,
+            field,
+            format!(
+                "`{kind}` is not a Layer-3 link kind (depends_on, imports, calls_api, shares_db)"
+            ),
+        );
+        false
+    }
+
+    /// A component's `suppress:` list.
+    fn suppressions(&mut self, field: &str, node: &Node) -> Vec<Suppression> {
+        self.list(field, node, |r, field, m| {
+            let kind = r.req_str(field, m, "kind");
+            let to = get(m, "to");
+            let reason = r.req_str(field, m, "reason");
+            let kind = kind.filter(|k| {
+                let n = get(m, "kind").expect("read above");
+                r.link_kind(&format!("{field}.kind"), n, k)
+            })?;
+            let to = match to {
+                Some(n) => r.reference(&format!("{field}.to"), n)?,
+                None => {
+                    r.req_str(field, m, "to");
+                    return None;
+                }
+            };
+            let reason = reason?;
+            if reason.trim().is_empty() {
+                let n = get(m, "reason").expect("read above");
+                r.push(
+                    Code::InvalidValue,
+                    n,
+                    &format!("{field}.reason"),
+                    "a suppression needs a reason".into(),
+                );
+                return None;
+            }
+            Some(Suppression { kind, to, reason })
+        })
+    }
+
+    /// The config's `architecture:` rules.
+    fn rules(&mut self, field: &str, node: &Node) -> Vec<Rule> {
+        let Value::Seq(seq) = &node.value else {
+            if !node.is_null() {
+                self.wrong_type(node, field, "a list");
+            }
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, item) in seq.items.iter().enumerate() {
+            let name = format!("{field}[{i}]");
+            let Value::Map(m) = &item.value else {
+                self.wrong_type(item, &name, "a mapping");
+                continue;
+            };
+            let (deny, allow) = (get(m, "deny"), get(m, "allow_only"));
+            let (is_deny, kinds_node) = match (deny, allow) {
+                (Some(d), None) => (true, d),
+                (None, Some(a)) => (false, a),
+                _ => {
+                    self.push(
+                        Code::InvalidValue,
+                        item,
+                        &name,
+                        "a rule has either `deny: KINDS` or `allow_only: KINDS`".into(),
+                    );
+                    continue;
+                }
+            };
+            let key = if is_deny { "deny" } else { "allow_only" };
+            let kinds: Vec<Spanned<String>> = self.strings(&format!("{name}.{key}"), kinds_node);
+            let kinds_ok = !kinds.is_empty()
+                && kinds.iter().all(|k| {
+                    let n = Node {
+                        value: Value::Scalar(yaml::Scalar {
+                            text: k.value.clone(),
+                            style: yaml::Style::Plain,
+                        }),
+                        pos: k.pos,
+                    };
+                    self.link_kind(&format!("{name}.{key}"), &n, &k.value)
+                });
+            let mut sides = Vec::new();
+            for side in ["from", "to"] {
+                match get(m, side) {
+                    Some(n) => sides.push(
+                        self.strings(&format!("{name}.{side}"), n)
+                            .into_iter()
+                            .map(|s| s.value)
+                            .collect::<Vec<_>>(),
+                    ),
+                    None => {
+                        self.req_str(&name, m, side);
+                        sides.push(Vec::new());
+                    }
+                }
+            }
+            let reason = self.opt_str(&name, m, "reason");
+            if kinds_ok && sides.iter().all(|s| !s.is_empty()) {
+                let to = sides.pop().expect("two sides");
+                let from = sides.pop().expect("two sides");
+                out.push(Rule {
+                    deny: is_deny,
+                    kinds: kinds.into_iter().map(|k| k.value).collect(),
+                    from,
+                    to,
+                    reason,
+                    pos: item.pos,
+                });
+            }
+        }
+        out
+    }
+
+    /// The config's `analyzer:` section.
+    fn analyzer(&mut self, field: &str, node: &Node) -> AnalyzerConfig {
+        let mut a = AnalyzerConfig::default();
+        let Value::Map(m) = &node.value else {
+            if !node.is_null() {
+                self.wrong_type(node, field, "a mapping");
+            }
+            return a;
+        };
+        for (k, v) in m {
+            let Some(key) = k.as_scalar() else { continue };
+            let name = format!("{field}.{key}");
+            match key {
+                "generated" => {
+                    a.generated = self.strings(&name, v).into_iter().map(|s| s.value).collect();
+                }
+                "vendored" => {
+                    a.vendored = self.strings(&name, v).into_iter().map(|s| s.value).collect();
+                }
+                other => self.diags.push(
+                    Diagnostic::new(
+                        Code::UnknownField,
+                        self.path,
+                        k.pos,
+                        format!("unknown field `{other}` in `{field}` (it has `generated` and `vendored`); ignored"),
+                    )
+                    .field(name)
+                    .len(other.chars().count()),
+                ),
+            }
+        }
+        a
+    }
+
     fn req_str(&mut self, field: &str, m: &[(Node, Node)], key: &str) -> Option<String> {
         let name = format!("{field}.{key}");
         match get(m, key) {
@@ -974,6 +1135,9 @@ impl Reader<'_> {
             .map(|s| s.value)
     }
 }
+
+/// The component fields of Layer-3 links.
+pub const LINK_KINDS: &[&str] = &["depends_on", "imports", "calls_api", "shares_db"];
 
 fn get<'m>(m: &'m [(Node, Node)], key: &str) -> Option<&'m Node> {
     m.iter()

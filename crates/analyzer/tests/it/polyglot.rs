@@ -138,3 +138,51 @@ fn one_changed_file() {
         "the call no longer matches a route"
     );
 }
+
+/// A component suppresses a wrong inferred link with a reason: the link
+/// leaves `edges`, shows under `suppressed` with the reason; a suppression
+/// that matches nothing is reported as stale.
+#[test]
+fn suppressions() {
+    let dir = fixture();
+    let web = dir.path().join(".nonlinear/components/WEB.md");
+    let text = fs::read_to_string(&web).expect("read");
+    fs::write(
+        &web,
+        text.replacen(
+            "repo: {path: web}\n",
+            "repo: {path: web}\nsuppress:\n  - {kind: calls_api, to: BILLING, reason: \"goes through the gateway in production\"}\n  - {kind: shares_db, to: AUTH, reason: stale}\n",
+            1,
+        ),
+    )
+    .expect("write");
+    let a = analyze(dir.path());
+    assert!(
+        !a.edges
+            .iter()
+            .any(|e| e.kind == EdgeKind::CallsApi && e.from == "WEB" && e.to == "BILLING")
+    );
+    assert_eq!(a.suppressed.len(), 1);
+    assert_eq!(
+        a.suppressed[0].reason,
+        "goes through the gateway in production"
+    );
+    assert!(
+        a.render().contains(
+            "suppressed:\n  - {kind: calls_api, from: WEB, to: BILLING, occurrences: 1, reason: \"goes through the gateway in production\"}\n"
+        ),
+        "{}",
+        a.render()
+    );
+    let stale: Vec<_> = a
+        .problems
+        .iter()
+        .map(|p| (p.file.as_str(), p.line))
+        .collect();
+    assert_eq!(
+        stale,
+        [(".nonlinear/components/WEB.md", 8)],
+        "{:?}",
+        a.problems
+    );
+}

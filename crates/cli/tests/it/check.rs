@@ -480,3 +480,101 @@ fn check_since_a_bad_revision_exits_2() {
     empty.nl(&["init"]).code(0);
     empty.nl(&["check", "--since", "HEAD"]).code(2);
 }
+
+/// `architecture:` rules in the config: `check` reports every inferred and
+/// declared link that breaks one, at the line that makes the link, and
+/// exits 1; `--since` reports only violations the change introduced.
+#[test]
+fn check_enforces_architecture_rules() {
+    let comp = |n: u32, key: &str, path: &str, extra: &str| {
+        (
+            format!(".nonlinear/components/{key}.md"),
+            format!(
+                "---\nid: 01930000-0000-7000-8000-{n:012}\nshort_id: {key}\ntitle: {key}\nrepo: {{path: {path}}}\n{extra}---\n"
+            ),
+        )
+    };
+    let web = comp(1, "WEB", "web/app", "");
+    let db = comp(2, "DB", "db/schema", "");
+    let api = comp(3, "API", "api", "depends_on: [DB]\n");
+    let repo = Repo::with_files(&[
+        (
+            ".nonlinear/config.yaml",
+            "version: 1\nkey: NL\nstatuses:\n  - {key: todo, category: unstarted}\narchitecture:\n  - deny: [imports, depends_on]\n    from: web/*\n    to: db/*\n    reason: the web tier reaches the database through the API\n  - allow_only: depends_on\n    from: API\n    to: [AUTH]\n",
+        ),
+        (web.0.as_str(), web.1.as_str()),
+        (db.0.as_str(), db.1.as_str()),
+        (api.0.as_str(), api.1.as_str()),
+        ("db/schema/package.json", "{\"name\": \"@acme/db\"}\n"),
+        ("web/app/package.json", "{\"name\": \"@acme/web\"}\n"),
+        ("web/app/main.ts", "import { x } from './util';\n"),
+    ]);
+    repo.nl(&["analyze"]).code(0);
+    repo.commit("analyzed");
+    // The declared API → DB link breaks the allow-only rule.
+    let run = repo.nl(&["check", "--format", "json"]).code(1);
+    let v = run.json();
+    let codes: Vec<(&str, &str)> = v["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap_or(""),
+                d["path"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [("architecture-rule", ".nonlinear/components/API.md")],
+        "{v}"
+    );
+
+    // A change makes the web tier import the database package.
+    repo.write(
+        "web/app/main.ts",
+        "import { x } from './util';\nimport { pool } from '@acme/db';\n",
+    );
+    repo.nl(&["analyze"]).code(0);
+    let run = repo.nl(&["check"]).code(1);
+    assert!(
+        run.stdout.contains("error[architecture-rule]: inferred link WEB → DB (imports) breaks an architecture rule: it denies imports, depends_on from web/* to db/* — the web tier reaches the database through the API"),
+        "{run}"
+    );
+    assert!(run.stdout.contains("--> web/app/main.ts:2:1"), "{run}");
+    // Only the new violation is the change's.
+    let run = repo
+        .nl(&["check", "--since", "HEAD", "--format", "json"])
+        .code(1);
+    let v = run.json();
+    let paths: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .map(|d| d["path"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(paths, ["web/app/main.ts"], "{v}");
+
+    // Suppressing the link with a reason clears it.
+    repo.write(
+        &web.0,
+        web.1.replacen(
+            "repo: {path: web/app}\n",
+            "repo: {path: web/app}\nsuppress:\n  - {kind: imports, to: DB, reason: \"type-only use of the row types\"}\n",
+            1,
+        ),
+    );
+    repo.nl(&["analyze"]).code(0);
+    let edges = repo.read(".nonlinear/inferred/edges.yaml");
+    assert!(
+        edges.contains("suppressed:\n  - {kind: imports, from: WEB, to: DB, occurrences: 1, reason: \"type-only use of the row types\"}"),
+        "{edges}"
+    );
+    let run = repo.nl(&["check", "--format", "json"]).code(1);
+    assert_eq!(
+        run.json()["diagnostics"].as_array().map(Vec::len),
+        Some(1),
+        "{run}"
+    );
+}
