@@ -18,12 +18,12 @@
 //! Health checks and metrics (`/health`, `/healthz`, `/ready`, `/livez`,
 //! `/ping`, `/metrics`, …) are never routes.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::code::{Arg, CodeFacts, Site};
 
 /// An HTTP endpoint: a route or a call.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Endpoint {
     /// Upper case; `None` when any method (or unknown).
     pub method: Option<String>,
@@ -33,7 +33,7 @@ pub struct Endpoint {
 }
 
 /// A gRPC service used or served.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Grpc {
     pub service: String,
     pub server: bool,

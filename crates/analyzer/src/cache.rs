@@ -21,7 +21,7 @@ pub const CACHE_PATH: &str = ".nonlinear/cache/analyzer.bin";
 
 const MAGIC: &[u8; 8] = b"NLANLZ\0\0";
 /// Bump when [`Entry`] or what the analyzer extracts changes.
-const FORMAT: u32 = 5;
+const FORMAT: u32 = 8;
 
 /// What one source file yielded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,10 +49,39 @@ pub struct Cache {
     pub files: HashMap<String, Entry>,
     /// Manifest path → (xxh3 of its bytes, what it says).
     pub manifests: HashMap<String, (u64, Manifest)>,
+    /// The last walk of the tree, reused while no directory and no ignore
+    /// file changed.
+    pub listing: Option<Listing>,
 }
 
-/// The encoded form: both maps as vectors sorted by path.
-type Encoded = (Vec<(String, Entry)>, Vec<(String, (u64, Manifest))>);
+/// What a walk of the tree found, and what proves it still holds.
+///
+/// A file added, removed or renamed changes its directory's stamp; a
+/// rewrite of `.gitignore` in place does not, so ignore files are stamped
+/// too. Stamps count only when settled before the walk started (git's
+/// racy rule, [`Stamp::settled_before`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Listing {
+    /// When the walk started (ns since the Unix epoch, less the racy
+    /// margin).
+    pub horizon_ns: i64,
+    /// Every directory walked (`.` for the root) with its stamp.
+    pub dirs: Vec<(String, Stamp)>,
+    /// Ignore files that were read or could appear, with their stamps
+    /// (`None`: absent).
+    pub controls: Vec<(String, Option<Stamp>)>,
+    pub sources: Vec<String>,
+    pub manifests: Vec<String>,
+    pub other_manifests: Vec<String>,
+    pub gitattributes: Vec<String>,
+}
+
+/// The encoded form: both maps as vectors sorted by path, and the listing.
+type Encoded = (
+    Vec<(String, Entry)>,
+    Vec<(String, (u64, Manifest))>,
+    Option<Listing>,
+);
 
 /// Reads the cache; empty when missing, damaged or of another format.
 pub fn load(root: &Path) -> Cache {
@@ -69,9 +98,10 @@ pub fn load(root: &Path) -> Cache {
         return Cache::default();
     }
     postcard::from_bytes::<Encoded>(body)
-        .map(|(files, manifests)| Cache {
+        .map(|(files, manifests, listing)| Cache {
             files: files.into_iter().collect(),
             manifests: manifests.into_iter().collect(),
+            listing,
         })
         .unwrap_or_default()
 }
@@ -83,7 +113,8 @@ pub fn save(root: &Path, cache: &Cache) -> std::io::Result<()> {
     files.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let mut manifests: Vec<_> = cache.manifests.iter().collect();
     manifests.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let body = postcard::to_stdvec(&(files, manifests)).map_err(std::io::Error::other)?;
+    let body =
+        postcard::to_stdvec(&(files, manifests, &cache.listing)).map_err(std::io::Error::other)?;
     let path = root.join(CACHE_PATH);
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir)?;

@@ -65,11 +65,22 @@ pub struct CodeFacts {
     pub imports: Vec<Import>,
     /// Java: the `package` declaration.
     pub package: Option<String>,
+    /// Call sites and decorators as read; [`derive`] turns them into
+    /// `routes`, `calls` and `grpc` and empties this list (the cache keeps
+    /// the conclusions, not the raw material).
     pub sites: Vec<Site>,
-    /// String literals that look like SQL or a database URL (templates).
+    /// HTTP routes the file declares ([`crate::api::routes`]).
+    pub routes: Vec<crate::api::Endpoint>,
+    /// HTTP calls the file makes ([`crate::api::calls`]).
+    pub calls: Vec<crate::api::Endpoint>,
+    /// gRPC servers and clients ([`crate::api::grpc`]).
+    pub grpc: Vec<crate::api::Grpc>,
+    /// String literals that look like SQL or a database URL (templates);
+    /// after [`derive`], the database URLs only.
     pub strings: Vec<(String, u32)>,
     /// Tables an ORM declaration names (`__tablename__`, `db_table`,
-    /// `TableName()`), with the line.
+    /// `TableName()`), with the line; after [`derive`], also those the
+    /// SQL literals touch.
     pub tables: Vec<(String, u32)>,
     /// `.proto`: the services declared.
     pub services: Vec<(String, u32)>,
@@ -762,6 +773,29 @@ fn unescape(e: &str) -> &str {
         "\\/" => "/",
         _ => "",
     }
+}
+
+/// Turns a file's call sites into its routes, calls and gRPC uses, and
+/// drops the sites: done once when the file is read, so that a run with
+/// one changed file does not redo it for every cached file.
+pub fn derive(mut facts: CodeFacts) -> CodeFacts {
+    facts.routes = crate::api::routes(&facts);
+    facts.calls = crate::api::calls(&facts);
+    facts.grpc = crate::api::grpc(&facts);
+    facts.sites = Vec::new();
+    // SQL literals become the tables they touch; database URLs stay.
+    let mut urls = Vec::new();
+    for (s, line) in std::mem::take(&mut facts.strings) {
+        if crate::sql::database_of_url(&s).is_some() {
+            urls.push((s, line));
+        } else {
+            for t in crate::sql::tables(&s) {
+                facts.tables.push((t, line));
+            }
+        }
+    }
+    facts.strings = urls;
+    facts
 }
 
 /// `%s`, `%d`, `%v`, `%08.3f` … → `{}`.

@@ -543,8 +543,13 @@ impl Index {
                 join(&dir, &rest)
             });
         }
+        let mut full = String::with_capacity(spec.len() + 32);
         for n in names {
-            if let Some(f) = self.modules.get(&format!("{spec}.{n}")) {
+            full.clear();
+            full.push_str(spec);
+            full.push('.');
+            full.push_str(n);
+            if let Some(f) = self.modules.get(&full) {
                 return Some(f.clone());
             }
         }

@@ -95,8 +95,15 @@ pub struct Stats {
     pub skipped_vendored: usize,
     /// Source files no component owns.
     pub unowned: usize,
+    /// Whether the tree was walked; `false` when the last walk's listing
+    /// still held (no directory and no ignore file changed).
+    pub walked: bool,
     #[serde(skip)]
     pub elapsed: Duration,
+    /// Wall time of each phase of the run (walk, sources, manifests,
+    /// index, edges).
+    #[serde(skip)]
+    pub phases: Vec<(&'static str, Duration)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +138,7 @@ pub fn analyze(store: &Store) -> Result<Analysis, Error> {
     // was read (new content or a new stamp), a manifest parsed, or a file
     // is gone.
     if analysis.stats.read > 0
+        || analysis.stats.walked
         || analysis.stats.manifests_parsed > 0
         || (cache.files.len(), cache.manifests.len()) != before
     {
@@ -147,12 +155,29 @@ pub fn analyze(store: &Store) -> Result<Analysis, Error> {
 /// that are gone are removed).
 pub fn run(root: &Path, ws: &Workspace, cache: &mut cache::Cache) -> Analysis {
     let start = Instant::now();
+    let mut clock = Instant::now();
+    let mut phase = |stats: &mut Stats, name: &'static str| {
+        stats.phases.push((name, clock.elapsed()));
+        clock = Instant::now();
+    };
     let mut stats = Stats::default();
     let mut problems = Vec::new();
     let owners = Owners::new(ws);
     stats.components = owners.count;
 
-    let files = walk(root);
+    let files = match cache.listing.as_ref().and_then(|l| relist(root, l)) {
+        Some(files) => {
+            stats.walked = false;
+            files
+        }
+        None => {
+            let (files, listing) = walk(root);
+            cache.listing = Some(listing);
+            stats.walked = true;
+            files
+        }
+    };
+    phase(&mut stats, "walk");
     let analyzer_config = ws
         .config
         .as_ref()
@@ -202,6 +227,7 @@ pub fn run(root: &Path, ws: &Workspace, cache: &mut cache::Cache) -> Analysis {
         &mut problems,
     );
     // The other ecosystems' manifests are few and small: read every run.
+    phase(&mut stats, "sources");
     let others: Vec<(ecosys::ManifestKind, ecosys::Package)> = files
         .other_manifests
         .par_iter()
@@ -232,6 +258,7 @@ pub fn run(root: &Path, ws: &Workspace, cache: &mut cache::Cache) -> Analysis {
     stats.manifests += others.len();
     let mut sorted: Vec<(&String, &cache::Entry)> = cache.files.iter().collect();
     sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    phase(&mut stats, "manifests");
     let index = {
         let packages: Vec<ecosys::Package> = others.iter().map(|(_, p)| p.clone()).collect();
         ecosys::Index::new(
@@ -246,14 +273,39 @@ pub fn run(root: &Path, ws: &Workspace, cache: &mut cache::Cache) -> Analysis {
         )
     };
 
-    let mut builder = EdgeBuilder::default();
-    depends_on(&manifests, &crates, &owners, &mut builder);
-    imports(&cache.files, &crates, &owners, &mut builder, &mut stats);
-    links::depends_on(&others, &index, &owners, &mut builder);
-    links::imports(&sorted, &index, &owners, &mut builder);
-    links::calls_api(&sorted, &owners, &mut builder);
-    links::shares_db(&sorted, &owners, &mut builder);
+    phase(&mut stats, "index");
+    // The passes are independent: Rust's on one core, the rest on the other.
+    let ((mut builder, unowned), (others_links, api_links)) = rayon::join(
+        || {
+            let mut b = EdgeBuilder::default();
+            let mut unowned = 0;
+            depends_on(&manifests, &crates, &owners, &mut b);
+            imports(&cache.files, &crates, &owners, &mut b, &mut unowned);
+            (b, unowned)
+        },
+        || {
+            rayon::join(
+                || {
+                    let mut b = EdgeBuilder::default();
+                    links::depends_on(&others, &index, &owners, &mut b);
+                    links::imports(&sorted, &index, &owners, &mut b);
+                    b
+                },
+                || {
+                    let mut b = EdgeBuilder::default();
+                    links::calls_api(&sorted, &owners, &mut b);
+                    links::shares_db(&sorted, &owners, &mut b);
+                    b
+                },
+            )
+        },
+    );
+    stats.unowned = unowned;
+    builder.merge(others_links);
+    builder.merge(api_links);
+    phase(&mut stats, "links");
     let (edges, suppressed) = builder.finish(&manual_links(ws), &suppressions(ws), &mut problems);
+    phase(&mut stats, "edges");
     drop(crates);
     cache.manifests = manifests
         .into_iter()
@@ -341,7 +393,6 @@ fn read_sources(
     stats: &mut Stats,
     problems: &mut Vec<Problem>,
 ) -> HashMap<String, cache::Entry> {
-    let mut files = HashMap::with_capacity(rust_files.len());
     let now_ns = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
@@ -406,21 +457,25 @@ fn read_sources(
             .into_inner()
             .expect("no panics while holding the lock"),
     );
+    // Entries are updated in place: a run with one changed file moves
+    // nothing but that file's entry.
+    let paths: Vec<&str> = results.iter().map(|(p, _)| *p).collect();
     for (path, parsed) in results {
         let e = match parsed {
             Cached::No(e) => {
                 stats.parsed += 1;
                 stats.read += 1;
-                *e
+                let e = old.entry(path.to_owned()).insert_entry(*e);
+                e.into_mut()
             }
             Cached::Same => {
                 stats.cached += 1;
-                old.remove(path).expect("a cache hit has an entry")
+                old.get_mut(path).expect("a cache hit has an entry")
             }
             Cached::Restamp(stamp) => {
                 stats.cached += 1;
                 stats.read += 1;
-                let mut e = old.remove(path).expect("a cache hit has an entry");
+                let e = old.get_mut(path).expect("a cache hit has an entry");
                 e.stamp = stamp;
                 e.read_at_ns = now_ns;
                 e
@@ -443,16 +498,26 @@ fn read_sources(
                 });
             }
         }
-        files.insert(path.to_owned(), e);
     }
-    files
+    // Entries of files that are gone (or failed to read) leave.
+    if old.len() > paths.len() {
+        let listed: std::collections::HashSet<&str> = paths.into_iter().collect();
+        old.retain(|p, _| listed.contains(p.as_str()));
+    }
+    old
 }
 
 /// What the analyzer keeps of a file, by its kind.
 fn extract(path: &str, text: &str) -> (rust::RustFacts, code::CodeFacts) {
     match SourceKind::of(path) {
-        Some(SourceKind::Rust) => rust::facts(text),
-        Some(SourceKind::Code(lang)) => (rust::RustFacts::default(), code::facts(lang, text)),
+        Some(SourceKind::Rust) => {
+            let (r, c) = rust::facts(text);
+            (r, code::derive(c))
+        }
+        Some(SourceKind::Code(lang)) => (
+            rust::RustFacts::default(),
+            code::derive(code::facts(lang, text)),
+        ),
         Some(SourceKind::Proto) => (rust::RustFacts::default(), code::proto(text)),
         Some(SourceKind::Sql) => (
             rust::RustFacts::default(),
@@ -578,14 +643,26 @@ impl SourceKind {
     }
 }
 
+/// Ignore files the walker honours at any depth.
+const IGNORE_FILES: &[&str] = &[".gitignore", ".ignore"];
+
 /// Lists the files the analyzer reads, sorted: `.gitignore` honoured
-/// (ignore files above `root` are not read), [`skip::SKIP_DIRS`] never
-/// entered, symbolic links not followed.
-fn walk(root: &Path) -> Files {
-    let found = Mutex::new(Files::default());
+/// (ignore files above `root` and the user's global excludes are not read:
+/// the result is a function of the tree), [`skip::SKIP_DIRS`] never
+/// entered, symbolic links not followed. Returns the listing to reuse too.
+fn walk(root: &Path) -> (Files, cache::Listing) {
+    let horizon_ns = schema::store::Stamp::horizon_now();
+    let found = Mutex::new((
+        Files::default(),
+        cache::Listing {
+            horizon_ns,
+            ..cache::Listing::default()
+        },
+    ));
     let walker = ignore::WalkBuilder::new(root)
         .hidden(false)
         .parents(false)
+        .git_global(false)
         .require_git(false)
         .filter_entry(|e| {
             !(e.file_type().is_some_and(|t| t.is_dir())
@@ -596,36 +673,108 @@ fn walk(root: &Path) -> Files {
     walker.run(|| {
         let found = &found;
         Box::new(move |entry| {
-            if let Ok(e) = entry
-                && e.file_type().is_some_and(|t| t.is_file())
-                && let Some(rel) = e.path().strip_prefix(root).ok().and_then(|p| p.to_str())
-            {
-                let rel = rel.replace('\\', "/");
-                let name = rel.rsplit('/').next().unwrap_or("");
-                let source = SourceKind::of(&rel).is_some();
-                let stamp = source.then(|| e.metadata().ok().map(|m| schema::store::Stamp::of(&m)));
+            let Ok(e) = entry else {
+                return ignore::WalkState::Continue;
+            };
+            let Some(rel) = e.path().strip_prefix(root).ok().and_then(|p| p.to_str()) else {
+                return ignore::WalkState::Continue;
+            };
+            let rel = rel.replace('\\', "/");
+            if e.file_type().is_some_and(|t| t.is_dir()) {
+                // Stamped before the walker reads it.
+                let stamp = e.metadata().ok().map(|m| schema::store::Stamp::of(&m));
+                let rel = if rel.is_empty() { ".".to_owned() } else { rel };
                 let mut f = found.lock().expect("no panics while holding the lock");
-                if name == "Cargo.toml" {
-                    f.manifests.push(rel);
-                } else if ecosys::ManifestKind::of(name).is_some() {
-                    f.other_manifests.push(rel);
-                } else if let Some(stamp) = stamp {
-                    f.sources.push((rel, stamp));
-                } else if name == ".gitattributes" {
-                    f.gitattributes.push(rel);
+                match stamp {
+                    Some(st) => f.1.dirs.push((rel, st)),
+                    // Unstampable: never reuse this listing.
+                    None => f.1.horizon_ns = i64::MIN,
                 }
+                return ignore::WalkState::Continue;
+            }
+            if !e.file_type().is_some_and(|t| t.is_file()) {
+                return ignore::WalkState::Continue;
+            }
+            let name = rel.rsplit('/').next().unwrap_or("");
+            let source = SourceKind::of(&rel).is_some();
+            let stamp = (source || IGNORE_FILES.contains(&name))
+                .then(|| e.metadata().ok().map(|m| schema::store::Stamp::of(&m)));
+            let mut f = found.lock().expect("no panics while holding the lock");
+            if name == "Cargo.toml" {
+                f.0.manifests.push(rel);
+            } else if ecosys::ManifestKind::of(name).is_some() {
+                f.0.other_manifests.push(rel);
+            } else if IGNORE_FILES.contains(&name) {
+                f.1.controls.push((rel, stamp.flatten()));
+            } else if let Some(stamp) = stamp {
+                f.0.sources.push((rel, stamp));
+            } else if name == ".gitattributes" {
+                f.0.gitattributes.push(rel);
             }
             ignore::WalkState::Continue
         })
     });
-    let mut f = found
+    let (mut f, mut listing) = found
         .into_inner()
         .expect("no panics while holding the lock");
     f.sources.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     f.manifests.sort_unstable();
     f.other_manifests.sort_unstable();
     f.gitattributes.sort_unstable();
-    f
+    // `.git/info/exclude` is read but lives in a skipped directory.
+    let exclude = ".git/info/exclude";
+    let st = fs::symlink_metadata(root.join(exclude))
+        .ok()
+        .map(|m| schema::store::Stamp::of(&m));
+    listing.controls.push((exclude.to_owned(), st));
+    listing.controls.sort_by(|a, b| a.0.cmp(&b.0));
+    listing.dirs.sort_by(|a, b| a.0.cmp(&b.0));
+    listing.sources = f.sources.iter().map(|(p, _)| p.clone()).collect();
+    listing.manifests = f.manifests.clone();
+    listing.other_manifests = f.other_manifests.clone();
+    listing.gitattributes = f.gitattributes.clone();
+    (f, listing)
+}
+
+/// The files of the last walk, when it still holds: every directory and
+/// ignore file has the stamp it had, settled before that walk. The sources
+/// are stamped again (their content may have changed in place).
+fn relist(root: &Path, l: &cache::Listing) -> Option<Files> {
+    // One parallel pass over directories, ignore files and sources.
+    let paths: Vec<&str> = l
+        .dirs
+        .iter()
+        .map(|(d, _)| d.as_str())
+        .chain(l.controls.iter().map(|(c, _)| c.as_str()))
+        .chain(l.sources.iter().map(String::as_str))
+        .collect();
+    let now = schema::store::Store::at(root).stamps(&paths);
+    let (dirs, rest) = now.split_at(l.dirs.len());
+    let (controls, sources) = rest.split_at(l.controls.len());
+    let dirs_hold = l
+        .dirs
+        .iter()
+        .zip(dirs)
+        .all(|((_, was), is)| is.as_ref() == Some(was) && was.settled_before(l.horizon_ns));
+    let controls_hold = l
+        .controls
+        .iter()
+        .zip(controls)
+        .all(|((_, was), is)| was == is && was.is_none_or(|w| w.settled_before(l.horizon_ns)));
+    if !(dirs_hold && controls_hold) {
+        return None;
+    }
+    Some(Files {
+        sources: l
+            .sources
+            .iter()
+            .cloned()
+            .zip(sources.iter().copied())
+            .collect(),
+        manifests: l.manifests.clone(),
+        other_manifests: l.other_manifests.clone(),
+        gitattributes: l.gitattributes.clone(),
+    })
 }
 
 fn read_text(root: &Path, rel: &str) -> std::io::Result<String> {
@@ -851,6 +1000,11 @@ struct Pending<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Note<'a> {
     Text(String),
+    /// An import of another language, as written.
+    Import {
+        spec: &'a str,
+        type_only: bool,
+    },
     Ref {
         r: &'a rust::Ref,
         /// The package the path names.
@@ -864,6 +1018,14 @@ impl Note<'_> {
     fn render(&self) -> String {
         match self {
             Note::Text(t) => t.clone(),
+            Note::Import { spec, type_only } => {
+                let kind = if *type_only {
+                    "type-only import"
+                } else {
+                    "import"
+                };
+                format!("{kind} `{spec}`")
+            }
             Note::Ref { r, package, facade } => {
                 let how = match r.kind {
                     rust::RefKind::Use => "use",
@@ -884,6 +1046,15 @@ impl Note<'_> {
 }
 
 impl<'a> EdgeBuilder<'a> {
+    /// Takes in the edges another builder collected.
+    fn merge(&mut self, other: EdgeBuilder<'a>) {
+        for (key, (confidence, evidence)) in other.edges {
+            let e = self.edges.entry(key).or_insert((0.0, Vec::new()));
+            e.0 = e.0.max(confidence);
+            e.1.extend(evidence);
+        }
+    }
+
     fn add(
         &mut self,
         kind: EdgeKind,
@@ -1084,7 +1255,7 @@ fn imports<'a>(
     crates: &Crates<'a>,
     owners: &'a Owners,
     out: &mut EdgeBuilder<'a>,
-    stats: &mut Stats,
+    unowned: &mut usize,
 ) {
     // Each crate's root file, for its re-exports.
     let roots: Vec<Option<&rust::RustFacts>> = crates
@@ -1107,7 +1278,7 @@ fn imports<'a>(
             continue;
         }
         let Some(from) = owners.of(path) else {
-            stats.unowned += 1;
+            *unowned += 1;
             continue;
         };
         let own = crates.of(path);

@@ -3,7 +3,7 @@
 //! tree-sitter languages, `CALLS_API` from routes, calls and gRPC stubs,
 //! `SHARES_DB` from tables and the databases components name.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::api::{self, Endpoint};
 use crate::code::Lang;
@@ -16,7 +16,10 @@ type Files<'a> = [(&'a String, &'a cache::Entry)];
 impl Owners {
     /// The component owning a directory (or a file) of the repository.
     pub(crate) fn of_dir(&self, dir: &str) -> Option<&str> {
-        self.of(&format!("{dir}/_"))
+        match self.by_dir.get(dir) {
+            Some(k) => Some(k),
+            None => self.of(dir),
+        }
     }
 }
 
@@ -104,11 +107,6 @@ pub(crate) fn imports<'a>(
             // A Java package split over several components: each, less sure.
             let confidence = 1.0 / owners_of.len().max(1) as f32;
             for to in owners_of {
-                let kind = if i.type_only {
-                    "type-only import"
-                } else {
-                    "import"
-                };
                 out.add(
                     EdgeKind::Imports,
                     from,
@@ -118,10 +116,86 @@ pub(crate) fn imports<'a>(
                         file: path,
                         line: i.line,
                         dependency: None,
-                        note: text(format!("{kind} `{}`", i.spec)),
+                        note: Note::Import {
+                            spec: &i.spec,
+                            type_only: i.type_only,
+                        },
                     },
                 );
             }
+        }
+    }
+}
+
+/// Route paths by segment, so that a call finds the routes it may reach
+/// without being compared with every route: a literal segment follows its
+/// own branch and the parameter branch; a parameter follows every branch.
+#[derive(Default)]
+struct Trie<'a> {
+    nodes: Vec<TrieNode<'a>>,
+}
+
+#[derive(Default)]
+struct TrieNode<'a> {
+    literal: HashMap<&'a str, usize>,
+    param: Option<usize>,
+    /// Routes ending here.
+    routes: Vec<usize>,
+}
+
+impl<'a> Trie<'a> {
+    fn new(paths: impl Iterator<Item = &'a str>) -> Trie<'a> {
+        let mut t = Trie {
+            nodes: vec![TrieNode::default()],
+        };
+        for (i, path) in paths.enumerate() {
+            let mut n = 0;
+            for seg in path.split('/').filter(|s| !s.is_empty()) {
+                let next = if seg == "{}" {
+                    t.nodes[n].param
+                } else {
+                    t.nodes[n].literal.get(seg).copied()
+                };
+                n = match next {
+                    Some(x) => x,
+                    None => {
+                        let x = t.nodes.len();
+                        t.nodes.push(TrieNode::default());
+                        if seg == "{}" {
+                            t.nodes[n].param = Some(x);
+                        } else {
+                            t.nodes[n].literal.insert(seg, x);
+                        }
+                        x
+                    }
+                };
+            }
+            t.nodes[n].routes.push(i);
+        }
+        t
+    }
+
+    /// Every route `call` matches ([`api::matches`]), with its score.
+    fn find(&self, call: &str, out: &mut Vec<(usize, usize)>) {
+        let segs: Vec<&str> = call.split('/').filter(|s| !s.is_empty()).collect();
+        self.walk(0, &segs, 0, out);
+    }
+
+    fn walk(&self, n: usize, segs: &[&str], score: usize, out: &mut Vec<(usize, usize)>) {
+        let node = &self.nodes[n];
+        let Some((first, rest)) = segs.split_first() else {
+            out.extend(node.routes.iter().map(|&r| (r, score)));
+            return;
+        };
+        if *first == "{}" {
+            for &x in node.literal.values() {
+                self.walk(x, rest, score, out);
+            }
+        } else if let Some(&x) = node.literal.get(first) {
+            self.walk(x, rest, score + 1, out);
+        }
+        if let Some(x) = node.param {
+            self.walk(x, rest, score, out);
         }
     }
 }
@@ -136,8 +210,8 @@ struct Provided<'a> {
 /// `CALLS_API`: an HTTP call whose path matches a route of another
 /// component, and a gRPC client of a service another component serves.
 pub(crate) fn calls_api<'a>(files: &Files<'a>, owners: &'a Owners, out: &mut EdgeBuilder<'a>) {
-    let mut routes: Vec<(Endpoint, Provided<'a>)> = Vec::new();
-    let mut calls: Vec<(Endpoint, &'a str, &'a str)> = Vec::new();
+    let mut routes: Vec<(&'a Endpoint, Provided<'a>)> = Vec::new();
+    let mut calls: Vec<(&'a Endpoint, &'a str, &'a str)> = Vec::new();
     let mut services: BTreeSet<&str> = BTreeSet::new();
     let mut grpc: Vec<(api::Grpc, &'a str, &'a str)> = Vec::new();
     for &(path, entry) in files {
@@ -148,7 +222,7 @@ pub(crate) fn calls_api<'a>(files: &Files<'a>, owners: &'a Owners, out: &mut Edg
             services.insert(s);
         }
         let Some(c) = owners.of(path) else { continue };
-        for r in api::routes(&entry.code) {
+        for r in &entry.code.routes {
             let line = r.line;
             routes.push((
                 r,
@@ -159,18 +233,23 @@ pub(crate) fn calls_api<'a>(files: &Files<'a>, owners: &'a Owners, out: &mut Edg
                 },
             ));
         }
-        for call in api::calls(&entry.code) {
+        for call in &entry.code.calls {
             calls.push((call, c, path));
         }
-        for g in api::grpc(&entry.code) {
-            grpc.push((g, c, path));
+        for g in &entry.code.grpc {
+            grpc.push((g.clone(), c, path));
         }
     }
+    let trie = Trie::new(routes.iter().map(|r| r.0.path.as_str()));
+    let mut found = Vec::new();
     for (call, from, file) in &calls {
         // The most specific matching routes, by method and path.
-        let mut best: Vec<&(Endpoint, Provided)> = Vec::new();
+        found.clear();
+        trie.find(&call.path, &mut found);
+        let mut best: Vec<&(&Endpoint, Provided)> = Vec::new();
         let mut best_score = 0;
-        for r in &routes {
+        for &(i, score) in &found {
+            let r = &routes[i];
             let methods_agree = match (&call.method, &r.0.method) {
                 (Some(a), Some(b)) => a == b,
                 _ => true,
@@ -178,9 +257,6 @@ pub(crate) fn calls_api<'a>(files: &Files<'a>, owners: &'a Owners, out: &mut Edg
             if !methods_agree {
                 continue;
             }
-            let Some(score) = api::matches(&call.path, &r.0.path) else {
-                continue;
-            };
             if best.is_empty() || score > best_score {
                 best = vec![r];
                 best_score = score;
@@ -279,13 +355,9 @@ pub(crate) fn shares_db<'a>(files: &Files<'a>, owners: &'a Owners, out: &mut Edg
             continue;
         }
         let Some(c) = owners.of(path) else { continue };
-        for (s, line) in &entry.code.strings {
+        for (s, _) in &entry.code.strings {
             if let Some(db) = sql::database_of_url(s) {
                 dbs.entry(c).or_default().insert(db);
-            } else if sql::looks_like_sql(s) {
-                for t in sql::tables(s) {
-                    touches.entry((c, t)).or_insert((path, *line));
-                }
             }
         }
         for (t, line) in &entry.code.tables {

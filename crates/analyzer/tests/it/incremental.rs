@@ -102,3 +102,90 @@ fn old_unchanged_files_are_not_read() {
     assert_eq!((third.stats.read, third.stats.parsed), (1, 1));
     assert_eq!(third.render(), first.render());
 }
+
+/// Sets the modification time of every file and directory an hour back.
+fn backdate_all(dir: &std::path::Path) {
+    backdate(dir);
+    fn dirs(d: &std::path::Path) {
+        for e in fs::read_dir(d).expect("read dir") {
+            let e = e.expect("dir entry");
+            if e.file_type().expect("file type").is_dir() {
+                dirs(&e.path());
+            }
+        }
+        fs::File::open(d)
+            .expect("open a directory")
+            .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+            .expect("set the modification time");
+    }
+    dirs(dir);
+    // Setting a time changes the change time: let it settle (the racy
+    // rule does not trust a stamp younger than `schema::store::RACY`).
+    std::thread::sleep(schema::store::RACY * 2);
+}
+
+/// What a run without any cache finds.
+fn fresh(dir: &std::path::Path) -> String {
+    let _ = fs::remove_file(dir.join(nonlinear_analyzer::cache::CACHE_PATH));
+    analyze(dir).render()
+}
+
+/// The walk's listing is reused while no directory and no ignore file
+/// changed, and every change to the tree is still seen: an added file, a
+/// `.gitignore` rewritten in place (its directory's stamp does not move), a
+/// removed file.
+#[test]
+fn the_listing_is_reused_until_the_tree_changes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    crate::this_repo::copy_tree(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/polyglot"),
+        root,
+    );
+    fs::write(root.join(".gitignore"), "# nothing yet\n").expect("write");
+    backdate_all(root);
+    let first = analyze(root);
+    assert!(first.stats.walked);
+    let second = analyze(root);
+    assert!(!second.stats.walked, "{:?}", second.stats);
+    assert_eq!(second.render(), first.render());
+
+    // An added file: its directory changed.
+    fs::write(
+        root.join("billing/src/billing/extra.py"),
+        "import requests\n\ndef f():\n    return requests.get(\"http://web/api/invoices/1\")\n",
+    )
+    .expect("write");
+    let third = analyze(root);
+    assert!(third.stats.walked);
+    let text = third.render();
+    assert_eq!(text, fresh(root));
+
+    // `.gitignore` rewritten in place to leave AUTHCLIENT out.
+    backdate_all(root);
+    analyze(root);
+    assert!(!analyze(root).stats.walked);
+    let before = fs::metadata(root).expect("stat").modified().expect("mtime");
+    fs::write(root.join(".gitignore"), "authclient/\n").expect("write");
+    assert_eq!(
+        fs::metadata(root).expect("stat").modified().expect("mtime"),
+        before
+    );
+    let fourth = analyze(root);
+    assert!(fourth.stats.walked);
+    assert!(
+        !fourth
+            .edges
+            .iter()
+            .any(|e| e.from == "AUTHCLIENT" || e.to == "AUTHCLIENT")
+    );
+    assert_eq!(fourth.render(), fresh(root));
+
+    // A removed file.
+    backdate_all(root);
+    analyze(root);
+    fs::remove_file(root.join("auth/migrations/001_init.sql")).expect("remove");
+    let fifth = analyze(root);
+    assert!(fifth.stats.walked);
+    assert_eq!(fifth.render(), fresh(root));
+}
