@@ -175,3 +175,24 @@ fn generate_writes_relative_to_c_wherever_c_is_written() {
     assert!(!run.stderr.contains("panicked"), "{run}");
     assert!(!repo.path("missing").exists());
 }
+
+/// The demo's generated `.nonlinear/inferred/edges.yaml` is what the
+/// analyzer computes from its code today (checked on a copy: `analyze`
+/// writes its cache).
+#[test]
+fn demo_inferred_links_are_up_to_date() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut files = Vec::new();
+    walk(Path::new(DEMO), &mut |rel, bytes| {
+        if !rel.starts_with(".nonlinear/cache/") {
+            files.push((rel.to_owned(), bytes.to_vec()));
+        }
+    });
+    for (rel, bytes) in &files {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(p, bytes).expect("copy");
+    }
+    let run = nl_in(dir.path(), &["analyze", "--check"]);
+    assert_eq!(run.code, 0, "run `nonlinear analyze` in fixtures/demo: {run}");
+}
