@@ -664,6 +664,51 @@ mod tests {
     }
 
     #[test]
+    fn gradle() {
+        let b = parse(
+            ManifestKind::Gradle,
+            "app/build.gradle.kts",
+            "dependencies {\n    implementation(project(\":billing:model\"))\n    // implementation project(':old')\n    testImplementation project(':testkit')\n    implementation(\"org.x:y:1\")\n}\n",
+        )
+        .unwrap();
+        let d: Vec<_> = b
+            .deps
+            .iter()
+            .map(|d| (d.name.as_str(), d.line, d.kind))
+            .collect();
+        assert_eq!(
+            d,
+            [
+                (":billing:model", 2, DepKind::Normal),
+                (":testkit", 4, DepKind::Dev)
+            ]
+        );
+        let s = parse(
+            ManifestKind::GradleSettings,
+            "settings.gradle",
+            "rootProject.name = 'shop'\ninclude ':billing:model', 'testkit'\n",
+        )
+        .unwrap();
+        assert_eq!(
+            s.includes,
+            [
+                (":billing:model".to_owned(), "billing/model".to_owned()),
+                (":testkit".to_owned(), "testkit".to_owned())
+            ]
+        );
+        let ix = Index::new(&[s], std::iter::empty(), std::iter::empty());
+        assert_eq!(
+            ix.dependency(ManifestKind::Gradle, ":billing:model")
+                .as_deref(),
+            Some("billing/model")
+        );
+        assert_eq!(
+            ix.dependency(ManifestKind::Gradle, ":other").as_deref(),
+            Some("other")
+        );
+    }
+
+    #[test]
     fn python_names() {
         assert_eq!(python_name("Acme__Auth.Client"), "acme-auth-client");
         assert_eq!(

@@ -417,3 +417,36 @@ pub(crate) fn shares_db<'a>(files: &Files<'a>, owners: &'a Owners, out: &mut Edg
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn path() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![Just("{}"), Just("a"), Just("b"), Just("api")],
+            0..5,
+        )
+        .prop_map(|segs| format!("/{}", segs.join("/")))
+    }
+
+    proptest! {
+        /// The trie finds exactly the routes `api::matches` accepts, with
+        /// the same scores.
+        #[test]
+        fn trie_agrees_with_matches(routes in proptest::collection::vec(path(), 0..12), call in path()) {
+            let trie = Trie::new(routes.iter().map(String::as_str));
+            let mut got = Vec::new();
+            trie.find(&call, &mut got);
+            got.sort();
+            let mut want: Vec<(usize, usize)> = routes
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| Some((i, api::matches(&call, r)?)))
+                .collect();
+            want.sort();
+            prop_assert_eq!(got, want);
+        }
+    }
+}

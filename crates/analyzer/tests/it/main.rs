@@ -3,6 +3,7 @@
 mod fixture;
 mod incremental;
 mod polyglot;
+mod props;
 mod this_repo;
 
 use std::fs;

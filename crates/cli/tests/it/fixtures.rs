@@ -194,5 +194,8 @@ fn demo_inferred_links_are_up_to_date() {
         std::fs::write(p, bytes).expect("copy");
     }
     let run = nl_in(dir.path(), &["analyze", "--check"]);
-    assert_eq!(run.code, 0, "run `nonlinear analyze` in fixtures/demo: {run}");
+    assert_eq!(
+        run.code, 0,
+        "run `nonlinear analyze` in fixtures/demo: {run}"
+    );
 }
