@@ -27,6 +27,7 @@ mod check;
 mod edit;
 mod graph;
 mod history;
+mod mirror;
 mod output;
 mod read;
 mod search;
@@ -248,6 +249,15 @@ enum Cmd {
         #[arg(long)]
         check: bool,
     },
+    /// Keep a Postgres mirror of the workspace: sync it, verify it against
+    /// the files (exit 1 on a difference), or show its state.
+    Mirror {
+        #[command(subcommand)]
+        action: MirrorAction,
+        /// The mirror database (default: $NONLINEAR_POSTGRES_URL).
+        #[arg(long, value_name = "URL", global = true)]
+        postgres: Option<String>,
+    },
     /// Write a synthetic workspace for benchmarks and scale tests.
     Generate {
         /// Directory to create (must not hold a workspace yet).
@@ -280,6 +290,23 @@ enum Format {
 pub enum Outcome {
     Ok,
     Problems,
+}
+
+/// What `nonlinear mirror` does.
+#[derive(Debug, Subcommand)]
+pub enum MirrorAction {
+    /// Make the mirror hold exactly what the files say (migrating its
+    /// schema first); syncing twice changes nothing.
+    Sync,
+    /// Compare every row with the files: orphans, missing rows, mismatched
+    /// fields. Exit 1 when they differ.
+    Verify {
+        /// Fix what differs, then verify again.
+        #[arg(long)]
+        repair: bool,
+    },
+    /// Row counts, schema version and the last sync.
+    Status,
 }
 
 /// Options of `list` and `ready` (and the global ones) that take a value.
@@ -405,6 +432,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
     match cli.cmd {
         Cmd::Init { key, name } => edit::init(&cwd, &key, name.as_deref(), json),
+        Cmd::Mirror { action, postgres } => mirror::run(&cwd, action, postgres, json),
         Cmd::Analyze { check } => analyze::run(&cwd, check, json),
         Cmd::Generate {
             target,
@@ -526,6 +554,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 ),
                 Cmd::Watch => watch::run(&ctx),
                 Cmd::Init { .. }
+                | Cmd::Mirror { .. }
                 | Cmd::Analyze { .. }
                 | Cmd::Generate { .. }
                 | Cmd::Check { .. }

@@ -39,6 +39,7 @@ pub mod git;
 pub mod graph;
 pub mod inferred;
 pub mod json;
+pub mod mirror;
 pub mod query;
 pub mod rules;
 pub mod search;

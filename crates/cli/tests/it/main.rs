@@ -8,6 +8,8 @@
 //! * `check`: `init`, `check` formats and exit codes, `check --since`.
 //! * `edits`: every verb leaves the minimal git diff.
 //! * `concurrency`: parallel writers never lose an update.
+//! * `mirror`: `mirror sync`, `verify [--repair]`, `status` on a real
+//!   Postgres.
 //! * `read`: `show`/`list`/`ready`, filters and their JSON.
 //! * `bad_input`: hostile files are diagnosed, never a panic.
 //! * `fixtures`: the demo workspace and `generate`.
@@ -29,6 +31,8 @@ mod edits;
 mod fixtures;
 #[cfg(test)]
 mod history;
+#[cfg(test)]
+mod mirror;
 #[cfg(test)]
 mod read;
 #[cfg(test)]

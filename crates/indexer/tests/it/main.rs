@@ -25,6 +25,10 @@
 //!   short ids, filters equal to `list`'s, facets, snippets, freshness,
 //!   recovery, and any query answered.
 
+//! * `mirror_pg`: the Postgres mirror on a fresh database of a real server:
+//!   full and incremental sync, idempotence, verify and repair, an outage
+//!   mid-sync, ready work in SQL equal to the engine's.
+
 //! * `write`: every write operation on a temporary workspace, by the text
 //!   it leaves (minimal diffs), and its refusals (nothing written).
 
@@ -42,6 +46,8 @@ mod git;
 mod incremental;
 #[cfg(test)]
 mod lookups;
+#[cfg(test)]
+mod mirror_pg;
 #[cfg(test)]
 mod queries;
 #[cfg(test)]

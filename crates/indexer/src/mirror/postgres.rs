@@ -1,0 +1,508 @@
+//! The Postgres mirror (sqlx): migrations, sync, verify, status.
+//!
+//! A sync is one transaction: read the key and stored hash of every row,
+//! upsert the rows whose hash changed or that are new — in batches, as
+//! arrays through `UNNEST`, never row by row — delete the rows the files
+//! no longer have, and record the time. Syncing twice changes nothing the
+//! second time. `verify` reads every row back, recomputes its hash from
+//! the values it holds (not the stored hash, so a value changed behind the
+//! mirror's back shows) and compares with the files.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde_json::Value;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+// Table names and key expressions in the dynamic statements are constants
+// of this module, never input.
+use sqlx::{AssertSqlSafe, Postgres as Pg, Transaction};
+use uuid::Uuid;
+
+use super::rows::{ActorRow, CommentRow, EdgeRow, Keyed, NodeRow, ProjectRow, Rows, differing};
+use super::{Difference, MirrorError, SyncReport, TableCount, Verify};
+
+/// The seed's "unblocked leaves in a subtree" as SQL over the mirror: open
+/// issues at or below node `$1` (through `parent_id`) with no open
+/// sub-issue and no open blocker — what `query::ready` answers — by key.
+pub const READY_SQL: &str = "
+WITH RECURSIVE sub(id) AS (
+    SELECT $1::uuid
+  UNION
+    SELECT n.id FROM nl_nodes n JOIN sub ON n.parent_id = sub.id
+),
+open AS (
+    SELECT id FROM nl_nodes
+    WHERE kind = 'issue' AND (category IS NULL OR category NOT IN ('completed', 'canceled'))
+)
+SELECT n.key FROM nl_nodes n JOIN sub ON sub.id = n.id
+WHERE n.id IN (SELECT id FROM open)
+  AND NOT EXISTS (SELECT 1 FROM nl_edges e JOIN open o ON o.id = e.from_id
+                  WHERE e.kind = 'BLOCKS' AND e.to_id = n.id)
+  AND NOT EXISTS (SELECT 1 FROM nl_edges e JOIN open o ON o.id = e.to_id
+                  WHERE e.kind = 'HAS_CHILD' AND e.from_id = n.id)
+ORDER BY n.key COLLATE \"C\"";
+
+/// Rows per `UNNEST` statement.
+const BATCH: usize = 5_000;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// A connection pool to one mirror database.
+#[derive(Clone, Debug)]
+pub struct Postgres {
+    pool: PgPool,
+}
+
+impl Postgres {
+    /// Connects (a few seconds at most) and brings the schema up to date.
+    pub async fn connect(url: &str) -> Result<Postgres, MirrorError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect(url)
+            .await
+            .map_err(|e| MirrorError::Connect(e.to_string()))?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| MirrorError::Migrate(e.to_string()))?;
+        Ok(Postgres { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Makes the mirror hold exactly `rows`. Rows in `force` (table, key)
+    /// are rewritten even when their stored hash matches (`verify
+    /// --repair`: the stored hash no longer describes the row).
+    pub async fn sync(
+        &self,
+        rows: &Rows,
+        force: &HashSet<(String, String)>,
+    ) -> Result<SyncReport, MirrorError> {
+        let start = std::time::Instant::now();
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut report = SyncReport::default();
+        report
+            .tables
+            .push(table(&mut tx, "nl_project", "key", &rows.project, force).await?);
+        report
+            .tables
+            .push(table(&mut tx, "nl_actors", "handle", &rows.actors, force).await?);
+        report
+            .tables
+            .push(table(&mut tx, "nl_nodes", "id::text", &rows.nodes, force).await?);
+        report.tables.push(
+            table(
+                &mut tx,
+                "nl_edges",
+                "from_id::text || ' ' || kind || ' ' || to_id::text || ' ' || source",
+                &rows.edges,
+                force,
+            )
+            .await?,
+        );
+        report
+            .tables
+            .push(table(&mut tx, "nl_comments", "id::text", &rows.comments, force).await?);
+        let items = (rows.nodes.len() + rows.comments.len()) as i64;
+        sqlx::query(
+            "INSERT INTO nl_sync (one, synced_at, items) VALUES (true, now(), $1)
+             ON CONFLICT (one) DO UPDATE SET synced_at = now(), items = $1",
+        )
+        .bind(items)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        report.elapsed = start.elapsed();
+        Ok(report)
+    }
+
+    /// Compares every row with the files.
+    pub async fn verify(&self, rows: &Rows) -> Result<Verify, MirrorError> {
+        let mut v = Verify::default();
+        compare(
+            &mut v,
+            "nl_project",
+            &rows.project,
+            self.fetch::<ProjectRow>("SELECT key, name, config FROM nl_project")
+                .await?,
+        );
+        compare(
+            &mut v,
+            "nl_actors",
+            &rows.actors,
+            self.fetch::<ActorRow>("SELECT handle, name, email, kind FROM nl_actors")
+                .await?,
+        );
+        compare(
+            &mut v,
+            "nl_nodes",
+            &rows.nodes,
+            self.fetch::<NodeRow>(
+                "SELECT id, kind, key, title, path, status, category, priority, assignee, cycle,
+                        estimate, labels, parent_id, description, description_html, fields
+                 FROM nl_nodes",
+            )
+            .await?,
+        );
+        compare(
+            &mut v,
+            "nl_edges",
+            &rows.edges,
+            self.fetch::<EdgeRow>(
+                "SELECT from_id, kind, to_id, source, layer, confidence, evidence FROM nl_edges",
+            )
+            .await?,
+        );
+        compare(
+            &mut v,
+            "nl_comments",
+            &rows.comments,
+            self.fetch::<CommentRow>(
+                "SELECT id, node_id, path, author, created_at, edited_at, reply_to, body,
+                        body_html, reactions
+                 FROM nl_comments",
+            )
+            .await?,
+        );
+        Ok(v)
+    }
+
+    async fn fetch<T>(&self, sql: &'static str) -> Result<Vec<T>, MirrorError>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    {
+        sqlx::query_as::<_, T>(sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)
+    }
+
+    /// Row counts, the schema version and the last sync.
+    pub async fn status(&self) -> Result<super::Status, MirrorError> {
+        let mut tables = Vec::new();
+        for t in [
+            "nl_project",
+            "nl_actors",
+            "nl_nodes",
+            "nl_edges",
+            "nl_comments",
+        ] {
+            let (n,): (i64,) = sqlx::query_as(AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db)?;
+            tables.push((t.to_owned(), n));
+        }
+        let version: Option<(i64,)> =
+            sqlx::query_as("SELECT max(version) FROM _sqlx_migrations WHERE success")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db)?;
+        let synced: Option<(String, i64)> = sqlx::query_as(
+            "SELECT to_char(synced_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), items
+             FROM nl_sync",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(super::Status {
+            schema_version: version.map(|v| v.0),
+            synced_at: synced.as_ref().map(|s| s.0.clone()),
+            items_at_sync: synced.map(|s| s.1),
+            tables,
+        })
+    }
+}
+
+fn db(e: sqlx::Error) -> MirrorError {
+    MirrorError::Database(e.to_string())
+}
+
+/// A row type with its table.
+trait PgTable: Keyed + Sized {
+    /// Writes `rows` (insert or update by primary key) in one statement.
+    async fn upsert(tx: &mut Transaction<'static, Pg>, rows: &[&Self]) -> Result<(), sqlx::Error>;
+}
+
+/// Syncs one table: the keys and stored hashes it has, then upserts of
+/// what changed and deletes of what is gone.
+async fn table<T: PgTable>(
+    tx: &mut Transaction<'static, Pg>,
+    name: &str,
+    key_sql: &str,
+    rows: &[T],
+    force: &HashSet<(String, String)>,
+) -> Result<TableCount, MirrorError> {
+    let have: Vec<(String, i64)> =
+        sqlx::query_as(AssertSqlSafe(format!("SELECT {key_sql}, hash FROM {name}")))
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(db)?;
+    let have: HashMap<String, i64> = have.into_iter().collect();
+    let mut changed: Vec<&T> = Vec::new();
+    let mut keys = HashSet::with_capacity(rows.len());
+    let mut count = TableCount {
+        table: name.to_owned(),
+        ..TableCount::default()
+    };
+    for r in rows {
+        let k = r.key();
+        match have.get(&k) {
+            None => {
+                count.inserted += 1;
+                changed.push(r);
+            }
+            Some(&h) if h != r.hash() || force.contains(&(name.to_owned(), k.clone())) => {
+                count.updated += 1;
+                changed.push(r);
+            }
+            Some(_) => {}
+        }
+        keys.insert(k);
+    }
+    for chunk in changed.chunks(BATCH) {
+        T::upsert(tx, chunk).await.map_err(db)?;
+    }
+    let gone: Vec<String> = have.into_keys().filter(|k| !keys.contains(k)).collect();
+    count.deleted = gone.len();
+    for chunk in gone.chunks(BATCH) {
+        sqlx::query(AssertSqlSafe(format!(
+            "DELETE FROM {name} WHERE {key_sql} = ANY($1)"
+        )))
+        .bind(chunk)
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+    }
+    Ok(count)
+}
+
+fn compare<T: Keyed + PartialEq>(v: &mut Verify, table: &str, want: &[T], have: Vec<T>) {
+    let mut have: BTreeMap<String, T> = have.into_iter().map(|r| (r.key(), r)).collect();
+    v.checked += want.len();
+    for w in want {
+        let k = w.key();
+        match have.remove(&k) {
+            None => v.missing.push(Difference {
+                table: table.to_owned(),
+                key: k,
+                fields: Vec::new(),
+            }),
+            Some(h) => {
+                if h.hash() != w.hash() {
+                    v.mismatched.push(Difference {
+                        table: table.to_owned(),
+                        key: k,
+                        fields: differing(w, &h),
+                    });
+                }
+            }
+        }
+    }
+    for k in have.into_keys() {
+        v.orphans.push(Difference {
+            table: table.to_owned(),
+            key: k,
+            fields: Vec::new(),
+        });
+    }
+}
+
+fn json_strings(v: &[String]) -> Value {
+    Value::Array(v.iter().cloned().map(Value::String).collect())
+}
+
+impl PgTable for ProjectRow {
+    async fn upsert(tx: &mut Transaction<'static, Pg>, rows: &[&Self]) -> Result<(), sqlx::Error> {
+        let key: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();
+        let name: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+        let config: Vec<Value> = rows.iter().map(|r| r.config.clone()).collect();
+        let hash: Vec<i64> = rows.iter().map(|r| r.hash()).collect();
+        let (key, name): (Vec<String>, Vec<String>) = (
+            key.into_iter().map(str::to_owned).collect(),
+            name.into_iter().map(str::to_owned).collect(),
+        );
+        sqlx::query(
+            "INSERT INTO nl_project (key, name, config, hash)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::jsonb[], $4::bigint[])
+         ON CONFLICT (key) DO UPDATE SET name = EXCLUDED.name, config = EXCLUDED.config,
+             hash = EXCLUDED.hash",
+        )
+        .bind(key)
+        .bind(name)
+        .bind(config)
+        .bind(hash)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+    }
+}
+
+impl PgTable for ActorRow {
+    async fn upsert(tx: &mut Transaction<'static, Pg>, rows: &[&Self]) -> Result<(), sqlx::Error> {
+        let handle: Vec<String> = rows.iter().map(|r| r.handle.clone()).collect();
+        let name: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
+        let email: Vec<Option<String>> = rows.iter().map(|r| r.email.clone()).collect();
+        let kind: Vec<String> = rows.iter().map(|r| r.kind.clone()).collect();
+        let hash: Vec<i64> = rows.iter().map(|r| r.hash()).collect();
+        sqlx::query(
+            "INSERT INTO nl_actors (handle, name, email, kind, hash)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])
+         ON CONFLICT (handle) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email,
+             kind = EXCLUDED.kind, hash = EXCLUDED.hash",
+        )
+        .bind(handle)
+        .bind(name)
+        .bind(email)
+        .bind(kind)
+        .bind(hash)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+    }
+}
+
+impl PgTable for NodeRow {
+    async fn upsert(tx: &mut Transaction<'static, Pg>, rows: &[&Self]) -> Result<(), sqlx::Error> {
+        let id: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let kind: Vec<String> = rows.iter().map(|r| r.kind.clone()).collect();
+        let key: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
+        let title: Vec<String> = rows.iter().map(|r| r.title.clone()).collect();
+        let path: Vec<Option<String>> = rows.iter().map(|r| r.path.clone()).collect();
+        let status: Vec<Option<String>> = rows.iter().map(|r| r.status.clone()).collect();
+        let category: Vec<Option<String>> = rows.iter().map(|r| r.category.clone()).collect();
+        let priority: Vec<Option<i16>> = rows.iter().map(|r| r.priority).collect();
+        let assignee: Vec<Option<String>> = rows.iter().map(|r| r.assignee.clone()).collect();
+        let cycle: Vec<Option<String>> = rows.iter().map(|r| r.cycle.clone()).collect();
+        let estimate: Vec<Option<f64>> = rows.iter().map(|r| r.estimate).collect();
+        // Arrays of arrays do not survive UNNEST: labels travel as JSON.
+        let labels: Vec<Value> = rows.iter().map(|r| json_strings(&r.labels)).collect();
+        let parent: Vec<Option<Uuid>> = rows.iter().map(|r| r.parent_id).collect();
+        let description: Vec<String> = rows.iter().map(|r| r.description.clone()).collect();
+        let html: Vec<String> = rows.iter().map(|r| r.description_html.clone()).collect();
+        let fields: Vec<Value> = rows.iter().map(|r| r.fields.clone()).collect();
+        let hash: Vec<i64> = rows.iter().map(|r| r.hash()).collect();
+        sqlx::query(
+            "INSERT INTO nl_nodes (id, kind, key, title, path, status, category, priority,
+             assignee, cycle, estimate, labels, parent_id, description, description_html,
+             fields, hash)
+         SELECT u.id, u.kind, u.key, u.title, u.path, u.status, u.category, u.priority,
+             u.assignee, u.cycle, u.estimate,
+             ARRAY(SELECT jsonb_array_elements_text(u.labels)), u.parent_id,
+             u.description, u.description_html, u.fields, u.hash
+         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+             $6::text[], $7::text[], $8::smallint[], $9::text[], $10::text[],
+             $11::float8[], $12::jsonb[], $13::uuid[], $14::text[], $15::text[],
+             $16::jsonb[], $17::bigint[])
+             AS u(id, kind, key, title, path, status, category, priority, assignee, cycle,
+                  estimate, labels, parent_id, description, description_html, fields, hash)
+         ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, key = EXCLUDED.key,
+             title = EXCLUDED.title, path = EXCLUDED.path, status = EXCLUDED.status,
+             category = EXCLUDED.category, priority = EXCLUDED.priority,
+             assignee = EXCLUDED.assignee, cycle = EXCLUDED.cycle,
+             estimate = EXCLUDED.estimate, labels = EXCLUDED.labels,
+             parent_id = EXCLUDED.parent_id, description = EXCLUDED.description,
+             description_html = EXCLUDED.description_html, fields = EXCLUDED.fields,
+             hash = EXCLUDED.hash",
+        )
+        .bind(id)
+        .bind(kind)
+        .bind(key)
+        .bind(title)
+        .bind(path)
+        .bind(status)
+        .bind(category)
+        .bind(priority)
+        .bind(assignee)
+        .bind(cycle)
+        .bind(estimate)
+        .bind(labels)
+        .bind(parent)
+        .bind(description)
+        .bind(html)
+        .bind(fields)
+        .bind(hash)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+    }
+}
+
+impl PgTable for EdgeRow {
+    async fn upsert(tx: &mut Transaction<'static, Pg>, rows: &[&Self]) -> Result<(), sqlx::Error> {
+        let from: Vec<Uuid> = rows.iter().map(|r| r.from_id).collect();
+        let kind: Vec<String> = rows.iter().map(|r| r.kind.clone()).collect();
+        let to: Vec<Uuid> = rows.iter().map(|r| r.to_id).collect();
+        let source: Vec<String> = rows.iter().map(|r| r.source.clone()).collect();
+        let layer: Vec<i16> = rows.iter().map(|r| r.layer).collect();
+        let confidence: Vec<Option<f64>> = rows.iter().map(|r| r.confidence).collect();
+        let evidence: Vec<Value> = rows.iter().map(|r| json_strings(&r.evidence)).collect();
+        let hash: Vec<i64> = rows.iter().map(|r| r.hash()).collect();
+        sqlx::query(
+            "INSERT INTO nl_edges (from_id, kind, to_id, source, layer, confidence, evidence, hash)
+         SELECT u.from_id, u.kind, u.to_id, u.source, u.layer, u.confidence,
+             ARRAY(SELECT jsonb_array_elements_text(u.evidence)), u.hash
+         FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::smallint[],
+             $6::float8[], $7::jsonb[], $8::bigint[])
+             AS u(from_id, kind, to_id, source, layer, confidence, evidence, hash)
+         ON CONFLICT (from_id, kind, to_id, source) DO UPDATE SET layer = EXCLUDED.layer,
+             confidence = EXCLUDED.confidence, evidence = EXCLUDED.evidence,
+             hash = EXCLUDED.hash",
+        )
+        .bind(from)
+        .bind(kind)
+        .bind(to)
+        .bind(source)
+        .bind(layer)
+        .bind(confidence)
+        .bind(evidence)
+        .bind(hash)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+    }
+}
+
+impl PgTable for CommentRow {
+    async fn upsert(tx: &mut Transaction<'static, Pg>, rows: &[&Self]) -> Result<(), sqlx::Error> {
+        let id: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let node: Vec<Uuid> = rows.iter().map(|r| r.node_id).collect();
+        let path: Vec<String> = rows.iter().map(|r| r.path.clone()).collect();
+        let author: Vec<Option<String>> = rows.iter().map(|r| r.author.clone()).collect();
+        let created: Vec<Option<String>> = rows.iter().map(|r| r.created_at.clone()).collect();
+        let edited: Vec<Option<String>> = rows.iter().map(|r| r.edited_at.clone()).collect();
+        let reply: Vec<Option<String>> = rows.iter().map(|r| r.reply_to.clone()).collect();
+        let body: Vec<String> = rows.iter().map(|r| r.body.clone()).collect();
+        let html: Vec<String> = rows.iter().map(|r| r.body_html.clone()).collect();
+        let reactions: Vec<Value> = rows.iter().map(|r| r.reactions.clone()).collect();
+        let hash: Vec<i64> = rows.iter().map(|r| r.hash()).collect();
+        sqlx::query(
+            "INSERT INTO nl_comments (id, node_id, path, author, created_at, edited_at, reply_to,
+             body, body_html, reactions, hash)
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],
+             $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::bigint[])
+         ON CONFLICT (id) DO UPDATE SET node_id = EXCLUDED.node_id, path = EXCLUDED.path,
+             author = EXCLUDED.author, created_at = EXCLUDED.created_at,
+             edited_at = EXCLUDED.edited_at, reply_to = EXCLUDED.reply_to,
+             body = EXCLUDED.body, body_html = EXCLUDED.body_html,
+             reactions = EXCLUDED.reactions, hash = EXCLUDED.hash",
+        )
+        .bind(id)
+        .bind(node)
+        .bind(path)
+        .bind(author)
+        .bind(created)
+        .bind(edited)
+        .bind(reply)
+        .bind(body)
+        .bind(html)
+        .bind(reactions)
+        .bind(hash)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+    }
+}
