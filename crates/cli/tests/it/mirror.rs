@@ -126,6 +126,6 @@ fn sync_verify_repair_status() {
         .nl(&["mirror", "status", "--postgres", &url, "--json"])
         .code(0);
     let v = run.json();
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert!(v["synced_at"].is_string());
 }

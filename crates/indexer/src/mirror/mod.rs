@@ -113,11 +113,21 @@ pub struct Status {
 /// links.
 pub fn rows_of(store: &Store) -> Rows {
     let ws = store.load();
-    let mut g = crate::Graph::build(&ws);
+    let (g, inferred) = graph_of(store, &ws);
+    rows::rows(&ws, &g, &inferred)
+}
+
+/// The graph of a loaded workspace with the analyzer's inferred links (as
+/// the watcher keeps it), and those links.
+pub fn graph_of(
+    store: &Store,
+    ws: &schema::Workspace,
+) -> (crate::Graph, Vec<crate::inferred::Inferred>) {
+    let mut g = crate::Graph::build(ws);
     let inferred = std::fs::read_to_string(store.path(crate::inferred::EDGES_PATH))
         .ok()
         .and_then(|t| crate::inferred::parse(&t).ok())
         .unwrap_or_default();
     g.set_inferred(&inferred);
-    rows::rows(&ws, &g, &inferred)
+    (g, inferred)
 }

@@ -119,6 +119,108 @@ impl Postgres {
         Ok(report)
     }
 
+    /// Brings the rows of the files `paths` (workspace-relative, changed,
+    /// added or deleted) up to date, in one transaction, without reading
+    /// the other files: `g` is the graph with the change applied (the
+    /// watcher's), `inferred` the analyzer's links. Rows of gone files
+    /// leave with their nodes' edges; touched nodes get their incident
+    /// edges replaced; nodes whose parent went away are re-read. The
+    /// result is what [`sync`](Postgres::sync) would make of it.
+    pub async fn apply(
+        &self,
+        store: &schema::store::Store,
+        g: &crate::Graph,
+        inferred: &[crate::inferred::Inferred],
+        paths: &[String],
+    ) -> Result<SyncReport, MirrorError> {
+        let start = std::time::Instant::now();
+        let mut d = super::rows::delta(store, g, inferred, paths);
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let gone_ids: Vec<Uuid> =
+            sqlx::query_as::<_, (Uuid,)>("SELECT id FROM nl_nodes WHERE path = ANY($1)")
+                .bind(&d.gone)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?
+                .into_iter()
+                .map(|r| r.0)
+                .collect();
+        let orphans: Vec<Uuid> = sqlx::query_as::<_, (Uuid,)>(
+            "SELECT id FROM nl_nodes WHERE parent_id = ANY($1) AND NOT (path = ANY($2))",
+        )
+        .bind(&gone_ids)
+        .bind(&d.gone)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+        super::rows::reattach(&mut d, store, g, inferred, &orphans);
+        let d = d;
+        let mut ids: Vec<Uuid> = d.touched.clone();
+        ids.extend(&gone_ids);
+        let edges_gone =
+            sqlx::query("DELETE FROM nl_edges WHERE from_id = ANY($1) OR to_id = ANY($1)")
+                .bind(&ids)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?
+                .rows_affected() as usize;
+        let nodes_gone = sqlx::query("DELETE FROM nl_nodes WHERE path = ANY($1)")
+            .bind(&d.gone)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected() as usize;
+        let comments_gone = sqlx::query("DELETE FROM nl_comments WHERE path = ANY($1)")
+            .bind(&d.gone)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected() as usize;
+        for chunk in d.rows.nodes.iter().collect::<Vec<_>>().chunks(BATCH) {
+            NodeRow::upsert(&mut tx, chunk).await.map_err(db)?;
+        }
+        for chunk in d.rows.edges.iter().collect::<Vec<_>>().chunks(BATCH) {
+            EdgeRow::upsert(&mut tx, chunk).await.map_err(db)?;
+        }
+        for chunk in d.rows.comments.iter().collect::<Vec<_>>().chunks(BATCH) {
+            CommentRow::upsert(&mut tx, chunk).await.map_err(db)?;
+        }
+        sqlx::query(
+            "INSERT INTO nl_sync (one, synced_at, items) VALUES (true, now(), 0)
+             ON CONFLICT (one) DO UPDATE SET synced_at = now()",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(SyncReport {
+            tables: vec![
+                TableCount {
+                    table: "nl_nodes".into(),
+                    inserted: 0,
+                    updated: d.rows.nodes.len(),
+                    deleted: nodes_gone,
+                },
+                TableCount {
+                    table: "nl_edges".into(),
+                    inserted: d.rows.edges.len(),
+                    updated: 0,
+                    deleted: edges_gone,
+                },
+                TableCount {
+                    table: "nl_comments".into(),
+                    inserted: 0,
+                    updated: d.rows.comments.len(),
+                    deleted: comments_gone,
+                },
+            ],
+            elapsed: start.elapsed(),
+        })
+    }
+
     /// Compares every row with the files.
     pub async fn verify(&self, rows: &Rows) -> Result<Verify, MirrorError> {
         let mut v = Verify::default();

@@ -13,6 +13,8 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use petgraph::stable_graph::NodeIndex;
+
 use crate::graph::{EdgeKind, NodeKind, Source};
 use crate::inferred::Inferred;
 use crate::{Graph, json};
@@ -199,11 +201,6 @@ pub fn rows(ws: &Workspace, g: &Graph, inferred: &[Inferred]) -> Rows {
         }
     }
     let inner = g.inner();
-    let id_of = |n: petgraph::stable_graph::NodeIndex| -> Uuid {
-        let node = g.node(n);
-        node.id()
-            .unwrap_or_else(|| synthetic_id(node.kind, &node.key))
-    };
     // Bodies live in the workspace; the graph holds items without them
     // when it was built from the cache.
     let bodies: HashMap<&str, &Item> = ws
@@ -213,83 +210,123 @@ pub fn rows(ws: &Workspace, g: &Graph, inferred: &[Inferred]) -> Rows {
         .map(|i| (i.path.as_str(), i))
         .collect();
     for n in inner.node_indices() {
-        let node = g.node(n);
-        let parent = inner
-            .edges_directed(n, petgraph::Direction::Incoming)
-            .find(|e| e.weight().kind == EdgeKind::HasChild)
-            .map(|e| id_of(e.source()))
-            .filter(|_| node.kind != NodeKind::Project);
-        let mut row = NodeRow {
-            id: id_of(n),
-            kind: node.kind.as_str().to_owned(),
-            key: node.key.clone(),
-            title: node.title.clone(),
-            path: None,
-            status: None,
-            category: node.category.map(|c| c.as_str().to_owned()),
-            priority: None,
-            assignee: None,
-            cycle: None,
-            estimate: None,
-            labels: Vec::new(),
-            parent_id: parent,
-            description: String::new(),
-            description_html: String::new(),
-            fields: Value::Null,
-        };
-        if let Some(item) = &node.item {
-            let full = bodies.get(item.path.as_str()).copied().unwrap_or(item);
-            row.path = Some(item.path.clone());
-            row.description = full.body.clone();
-            row.description_html = schema::markdown::to_html(&full.body);
-            row.fields = json::item(full, config);
-            match &item.fields {
-                Fields::Issue(i) => {
-                    row.status = i.status.as_ref().map(|s| s.value.clone());
-                    row.priority = Some(i.priority.as_ref().map_or(0, |p| i16::from(p.value)));
-                    row.assignee = i.assignee.as_ref().map(|s| s.value.clone());
-                    row.cycle = i.cycle.as_ref().map(|s| s.value.clone());
-                    row.estimate = i.estimate.as_ref().map(|e| e.value);
-                    row.labels = i.labels.iter().map(|l| l.value.clone()).collect();
-                }
-                Fields::Component(c) => {
-                    row.labels = c.labels.iter().map(|l| l.value.clone()).collect();
-                }
-                _ => {}
-            }
-        }
-        out.nodes.push(row);
+        let full = g
+            .node(n)
+            .item
+            .as_ref()
+            .map(|item| bodies.get(item.path.as_str()).copied().unwrap_or(item));
+        out.nodes.push(node_row(g, n, full, config));
     }
-    let by_key: HashMap<(EdgeKind, &str, &str), &Inferred> =
-        inferred.iter().map(|e| (e.key(), e)).collect();
+    let by_key = inferred_by_key(inferred);
     for e in inner.edge_references() {
-        let w = e.weight();
-        let (a, b) = (g.node(e.source()), g.node(e.target()));
-        let found = (w.source == Source::Inferred)
-            .then(|| by_key.get(&(w.kind, a.key.as_str(), b.key.as_str())))
-            .flatten();
-        out.edges.push(EdgeRow {
-            from_id: id_of(e.source()),
-            kind: w.kind.as_str().to_owned(),
-            to_id: id_of(e.target()),
-            source: match w.source {
-                Source::Manual => "manual",
-                Source::Inferred => "inferred",
-            }
-            .to_owned(),
-            layer: i16::from(w.layer),
-            confidence: found.map(|f| f.confidence),
-            evidence: found.map(|f| f.evidence.clone()).unwrap_or_default(),
-        });
+        out.edges.push(edge_row(g, e, &by_key));
     }
     // A link written twice in a file is one edge.
     out.edges.sort_by_key(Keyed::key);
     out.edges.dedup_by(|a, b| a.key() == b.key());
-    for item in ws.items.iter().filter(|i| i.kind() == Kind::Comment) {
+    out.comments = ws.items.iter().filter_map(comment_row).collect();
+    out
+}
+
+type InferredByKey<'a> = HashMap<(EdgeKind, &'a str, &'a str), &'a Inferred>;
+
+fn inferred_by_key(inferred: &[Inferred]) -> InferredByKey<'_> {
+    inferred.iter().map(|e| (e.key(), e)).collect()
+}
+
+fn id_of(g: &Graph, n: NodeIndex) -> Uuid {
+    let node = g.node(n);
+    node.id()
+        .unwrap_or_else(|| synthetic_id(node.kind, &node.key))
+}
+
+/// The row of node `n`; `full` is its item with its body (the graph's may
+/// have none).
+fn node_row(
+    g: &Graph,
+    n: NodeIndex,
+    full: Option<&Item>,
+    config: Option<&schema::Config>,
+) -> NodeRow {
+    let node = g.node(n);
+    let parent = g
+        .inner()
+        .edges_directed(n, petgraph::Direction::Incoming)
+        .find(|e| e.weight().kind == EdgeKind::HasChild)
+        .map(|e| id_of(g, e.source()))
+        .filter(|_| node.kind != NodeKind::Project);
+    let mut row = NodeRow {
+        id: id_of(g, n),
+        kind: node.kind.as_str().to_owned(),
+        key: node.key.clone(),
+        title: node.title.clone(),
+        path: None,
+        status: None,
+        category: node.category.map(|c| c.as_str().to_owned()),
+        priority: None,
+        assignee: None,
+        cycle: None,
+        estimate: None,
+        labels: Vec::new(),
+        parent_id: parent,
+        description: String::new(),
+        description_html: String::new(),
+        fields: Value::Null,
+    };
+    if let (Some(item), Some(full)) = (&node.item, full) {
+        row.path = Some(item.path.clone());
+        row.description = full.body.clone();
+        row.description_html = schema::markdown::to_html(&full.body);
+        row.fields = json::item(full, config);
+        match &item.fields {
+            Fields::Issue(i) => {
+                row.status = i.status.as_ref().map(|s| s.value.clone());
+                row.priority = Some(i.priority.as_ref().map_or(0, |p| i16::from(p.value)));
+                row.assignee = i.assignee.as_ref().map(|s| s.value.clone());
+                row.cycle = i.cycle.as_ref().map(|s| s.value.clone());
+                row.estimate = i.estimate.as_ref().map(|e| e.value);
+                row.labels = i.labels.iter().map(|l| l.value.clone()).collect();
+            }
+            Fields::Component(c) => {
+                row.labels = c.labels.iter().map(|l| l.value.clone()).collect();
+            }
+            _ => {}
+        }
+    }
+    row
+}
+
+fn edge_row(
+    g: &Graph,
+    e: petgraph::stable_graph::EdgeReference<'_, crate::graph::Edge>,
+    by_key: &InferredByKey<'_>,
+) -> EdgeRow {
+    let w = e.weight();
+    let (a, b) = (g.node(e.source()), g.node(e.target()));
+    let found = (w.source == Source::Inferred)
+        .then(|| by_key.get(&(w.kind, a.key.as_str(), b.key.as_str())))
+        .flatten();
+    EdgeRow {
+        from_id: id_of(g, e.source()),
+        kind: w.kind.as_str().to_owned(),
+        to_id: id_of(g, e.target()),
+        source: match w.source {
+            Source::Manual => "manual",
+            Source::Inferred => "inferred",
+        }
+        .to_owned(),
+        layer: i16::from(w.layer),
+        confidence: found.map(|f| f.confidence),
+        evidence: found.map(|f| f.evidence.clone()).unwrap_or_default(),
+    }
+}
+
+fn comment_row(item: &Item) -> Option<CommentRow> {
+    {
         let (Fields::Comment(c), Some(id)) = (&item.fields, &item.id) else {
-            continue;
+            return None;
         };
-        let Some(on) = &c.on else { continue };
+        let on = c.on.as_ref()?;
         let reactions: Map<String, Value> = c
             .reactions
             .iter()
@@ -300,7 +337,7 @@ pub fn rows(ws: &Workspace, g: &Graph, inferred: &[Inferred]) -> Rows {
                 )
             })
             .collect();
-        out.comments.push(CommentRow {
+        Some(CommentRow {
             id: id.value,
             node_id: on.value,
             path: item.path.clone(),
@@ -311,7 +348,120 @@ pub fn rows(ws: &Workspace, g: &Graph, inferred: &[Inferred]) -> Rows {
             body: item.body.clone(),
             body_html: schema::markdown::to_html(&item.body),
             reactions: Value::Object(reactions),
-        });
+        })
     }
-    out
+}
+
+/// Marks node `n` touched: its incident edges are rewritten.
+fn touch(d: &mut Delta, g: &Graph, n: NodeIndex, by_key: &InferredByKey<'_>) {
+    d.touched.push(id_of(g, n));
+    for e in g
+        .inner()
+        .edges_directed(n, petgraph::Direction::Outgoing)
+        .chain(g.inner().edges_directed(n, petgraph::Direction::Incoming))
+    {
+        d.rows.edges.push(edge_row(g, e, by_key));
+    }
+}
+
+/// Node `n`'s row, its body read from its file (the graph's item may have
+/// none).
+pub fn node_row_from_file(
+    store: &schema::store::Store,
+    g: &Graph,
+    n: NodeIndex,
+    config: Option<&schema::Config>,
+) -> NodeRow {
+    let full = g.node(n).item.as_ref().and_then(|item| {
+        store
+            .load_files(std::slice::from_ref(&item.path), schema::parse::Body::Keep)
+            .items
+            .into_iter()
+            .next()
+    });
+    node_row(g, n, full.as_ref().or(g.node(n).item.as_ref()), config)
+}
+
+/// Adds to `d` the rows of the nodes `ids` (whose parent went away) as
+/// the graph has them now.
+pub fn reattach(
+    d: &mut Delta,
+    store: &schema::store::Store,
+    g: &Graph,
+    inferred: &[Inferred],
+    ids: &[Uuid],
+) {
+    let by_key = inferred_by_key(inferred);
+    for id in ids {
+        if let Some(n) = g.find(&id.to_string()) {
+            d.rows
+                .nodes
+                .push(node_row_from_file(store, g, n, g.config()));
+            touch(d, g, n, &by_key);
+        }
+    }
+    d.rows.edges.sort_by_key(Keyed::key);
+    d.rows.edges.dedup_by(|a, b| a.key() == b.key());
+    d.rows.nodes.sort_by_key(|r| r.id);
+    d.rows.nodes.dedup_by_key(|r| r.id);
+}
+
+/// What changed files mean for a mirror: the rows of the items and
+/// comments they now hold, the nodes whose edges must be rewritten, and
+/// the paths that no longer hold anything.
+#[derive(Debug, Clone, Default)]
+pub struct Delta {
+    /// Rows to upsert (no project or actor rows: a config change needs a
+    /// full sync).
+    pub rows: Rows,
+    /// Nodes whose incident edges are replaced by `rows.edges`.
+    pub touched: Vec<Uuid>,
+    /// Files that are gone or no longer parse: their rows leave.
+    pub gone: Vec<String>,
+}
+
+/// The [`Delta`] of the files `paths` (workspace-relative): each is read
+/// again from `store`; `g` is the graph with the change applied (the
+/// watcher's), `inferred` the analyzer's links.
+pub fn delta(
+    store: &schema::store::Store,
+    g: &Graph,
+    inferred: &[Inferred],
+    paths: &[String],
+) -> Delta {
+    let ws = store.load_files(paths, schema::parse::Body::Keep);
+    let config = g.config();
+    let by_key = inferred_by_key(inferred);
+    let mut d = Delta::default();
+    let mut present = std::collections::HashSet::new();
+    for item in &ws.items {
+        present.insert(item.path.as_str());
+        if item.kind() == Kind::Comment {
+            d.rows.comments.extend(comment_row(item));
+            continue;
+        }
+        let Some(n) = g.by_path(&item.path) else {
+            continue;
+        };
+        d.rows.nodes.push(node_row(g, n, Some(item), config));
+        touch(&mut d, g, n, &by_key);
+        // Children whose parent this file now is (a reference that
+        // dangled before): their `parent_id` changes too.
+        for c in g.out(n, EdgeKind::HasChild).collect::<Vec<_>>() {
+            d.rows.nodes.push(node_row_from_file(store, g, c, config));
+            touch(&mut d, g, c, &by_key);
+        }
+    }
+    d.rows.edges.sort_by_key(Keyed::key);
+    d.rows.edges.dedup_by(|a, b| a.key() == b.key());
+    d.rows.nodes.sort_by_key(|r| r.id);
+    d.rows.nodes.dedup_by_key(|r| r.id);
+    d.touched.sort();
+    d.touched.dedup();
+    d.gone = paths
+        .iter()
+        .filter(|p| !present.contains(p.as_str()))
+        .cloned()
+        .collect();
+    d
 }

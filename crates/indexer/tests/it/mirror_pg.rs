@@ -134,7 +134,7 @@ async fn full_sync_is_idempotent_and_verifies() {
     // Connecting again migrates nothing and keeps the rows.
     let again = Postgres::connect(&db.url).await.expect("connect");
     let s = again.status().await.expect("status");
-    assert_eq!(s.schema_version, Some(1));
+    assert_eq!(s.schema_version, Some(2));
     assert!(s.synced_at.is_some());
     let nodes = s.tables.iter().find(|(t, _)| t == "nl_nodes").map(|t| t.1);
     assert_eq!(nodes, Some(rows.nodes.len() as i64));
@@ -363,4 +363,96 @@ async fn ready_work_in_sql_equals_the_engine() {
         let got: Vec<String> = got.into_iter().map(|r| r.0).collect();
         assert_eq!(got, want, "under {}", g.node(root).key);
     }
+}
+
+/// Applying the delta of the changed files leaves the mirror exactly as a
+/// whole-workspace sync would: edits, a deletion (with its comments), a
+/// new issue with links, a new comment, a file moved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applying_a_delta_equals_a_full_sync() {
+    let db = Db::new().await;
+    let dir = demo();
+    let store = Store::at(dir.path());
+    let pg = Postgres::connect(&db.url).await.expect("connect");
+    pg.sync(&mirror::rows_of(&store), &none())
+        .await
+        .expect("sync");
+
+    let ws = store.load();
+    let issues: Vec<&schema::Item> = ws
+        .items
+        .iter()
+        .filter(|i| i.kind() == schema::Kind::Issue)
+        .collect();
+    let (a, b, c) = (issues[0], issues[1], issues[2]);
+    let mut changed: Vec<String> = Vec::new();
+    // Edit a title.
+    let text = fs::read_to_string(store.path(&a.path)).expect("read");
+    fs::write(
+        store.path(&a.path),
+        text.replacen(&format!("title: {}", a.title_str()), "title: Edited", 1),
+    )
+    .expect("write");
+    changed.push(a.path.clone());
+    // Delete an issue and its comments.
+    let b_id = b.id.as_ref().expect("an id").value;
+    for i in &ws.items {
+        if let schema::model::Fields::Comment(cm) = &i.fields
+            && cm.on.as_ref().is_some_and(|o| o.value == b_id)
+        {
+            fs::remove_file(store.path(&i.path)).expect("remove a comment");
+            changed.push(i.path.clone());
+        }
+    }
+    fs::remove_file(store.path(&b.path)).expect("remove");
+    changed.push(b.path.clone());
+    // A new issue blocking `a`, and a comment on it.
+    let new = ".nonlinear/issues/NL-delt.md";
+    fs::write(
+        store.path(new),
+        format!(
+            "---\nid: 0193a6f0-0000-7000-8000-00000000d001\nshort_id: NL-delt\ntitle: Delta\nstatus: todo\nblocks: [{}]\n---\n",
+            a.short_str()
+        ),
+    )
+    .expect("create");
+    changed.push(new.into());
+    let comment = ".nonlinear/comments/0193a6f0-0000-7000-8000-00000000d001/0193a6f0-0000-7000-8000-00000000d002.md";
+    fs::create_dir_all(store.path(comment).parent().expect("dir")).expect("mkdir");
+    fs::write(
+        store.path(comment),
+        "---\nid: 0193a6f0-0000-7000-8000-00000000d002\nauthor: ana\ncreated_at: 2026-11-28T01:00:00Z\n---\nFirst!\n",
+    )
+    .expect("comment");
+    changed.push(comment.into());
+    // Move `c` to another file name (same id).
+    let moved = ".nonlinear/issues/NL-moved.md";
+    fs::rename(store.path(&c.path), store.path(moved)).expect("move");
+    changed.push(c.path.clone());
+    changed.push(moved.into());
+
+    // A component with children goes: they hang from the project now.
+    let parent = ws
+        .items
+        .iter()
+        .filter(|i| i.kind() == schema::Kind::Component)
+        .find(|p| {
+            ws.items.iter().any(|i| {
+                i.component()
+                    .and_then(|c| c.parent.as_ref())
+                    .is_some_and(|r| r.value == p.short_str())
+            })
+        })
+        .expect("a component with sub-components");
+    fs::remove_file(store.path(&parent.path)).expect("remove the parent");
+    changed.push(parent.path.clone());
+
+    // The watcher's graph after the change: here, built again.
+    let (g, inferred) = mirror::graph_of(&store, &store.load());
+    pg.apply(&store, &g, &inferred, &changed)
+        .await
+        .expect("apply");
+    let full = mirror::rows_of(&store);
+    let v = pg.verify(&full).await.expect("verify");
+    assert!(v.is_clean(), "{v:?}");
 }
