@@ -507,6 +507,11 @@ impl Watcher {
     }
 
     /// The graph of the files as of the last batch returned.
+    /// The analyzer's inferred links the graph holds.
+    pub fn inferred(&self) -> &[Inferred] {
+        &self.inferred
+    }
+
     pub fn graph(&self) -> &Graph {
         &self.graph
     }

@@ -60,6 +60,8 @@ pub struct App {
     commits: AtomicU64,
     pub memo: crate::memo::Memo,
     pub stopper: watch::Stopper,
+    /// The Postgres mirror kept in sync, when one is configured.
+    pub mirror: Option<Arc<crate::mirror::Mirror>>,
 }
 
 impl std::fmt::Debug for App {
@@ -184,6 +186,7 @@ impl App {
             took_ms = t.elapsed().as_millis() as u64,
             "workspace loaded"
         );
+        let postgres = config.postgres_url.is_some();
         let app = Arc::new(App {
             hub: Hub::new(config.replay, config.ws_queue),
             metrics: Metrics::new(),
@@ -200,6 +203,7 @@ impl App {
             generation: AtomicU64::new(0),
             commits: AtomicU64::new(0),
             memo: crate::memo::Memo::default(),
+            mirror: postgres.then(|| Arc::new(crate::mirror::Mirror::new())),
         });
         let weak = Arc::downgrade(&app);
         std::thread::Builder::new()
@@ -224,6 +228,9 @@ impl App {
         }
         let t = Instant::now();
         events::publish(self, watcher.graph(), batch, actor);
+        if let Some(m) = &self.mirror {
+            m.note(watcher.graph(), batch);
+        }
         let published = t.elapsed();
         if let Err(e) = self
             .search

@@ -53,6 +53,9 @@ pub struct Config {
     pub ws_queue: usize,
     /// Events kept per channel for clients that reconnect.
     pub replay: usize,
+    /// A Postgres mirror to keep in sync in the background
+    /// (`docs/mirrors.md`); none by default.
+    pub postgres_url: Option<String>,
 }
 
 impl Default for Config {
@@ -76,6 +79,7 @@ impl Default for Config {
             s3_secret_access_key: None,
             ws_queue: 1024,
             replay: 1024,
+            postgres_url: None,
         }
     }
 }
@@ -157,6 +161,9 @@ impl Config {
         }
         if let Some(v) = var("ATTACHMENTS_DIR") {
             self.attachments_dir = v.into();
+        }
+        if let Some(v) = var("POSTGRES_URL") {
+            self.postgres_url = Some(v);
         }
         if let Some(v) = var("S3_BUCKET") {
             self.s3_bucket = Some(v);

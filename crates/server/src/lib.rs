@@ -26,6 +26,7 @@ mod hub;
 mod links;
 mod memo;
 mod metrics;
+mod mirror;
 mod queries;
 mod threads;
 mod ws;
@@ -288,7 +289,11 @@ async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
 
 async fn health(State(app): State<Arc<App>>) -> axum::Json<serde_json::Value> {
     let nodes = app.live.read().graph().node_count();
-    axum::Json(serde_json::json!({"status": "ok", "nodes": nodes, "epoch": app.hub.epoch()}))
+    let mut v = serde_json::json!({"status": "ok", "nodes": nodes, "epoch": app.hub.epoch()});
+    if let Some(m) = &app.mirror {
+        v["mirror"] = serde_json::json!({"postgres": m.state()});
+    }
+    axum::Json(v)
 }
 
 async fn metrics_text(State(app): State<Arc<App>>) -> Response {
@@ -330,6 +335,9 @@ impl Running {
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     let bind = config.bind;
     let app = tokio::task::spawn_blocking(move || App::start(config)).await??;
+    if let Some(url) = app.config.postgres_url.clone() {
+        tokio::spawn(mirror::run(Arc::downgrade(&app), url));
+    }
     let listener = tokio::net::TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

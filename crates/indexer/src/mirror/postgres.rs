@@ -133,8 +133,35 @@ impl Postgres {
         inferred: &[crate::inferred::Inferred],
         paths: &[String],
     ) -> Result<SyncReport, MirrorError> {
-        let start = std::time::Instant::now();
         let mut d = super::rows::delta(store, g, inferred, paths);
+        let orphans = self.orphans(&d.gone).await?;
+        super::rows::reattach(&mut d, store, g, inferred, &orphans);
+        self.write(&d).await
+    }
+
+    /// The nodes whose parent is a node of one of the `gone` files: their
+    /// rows must be computed again (see [`super::rows::reattach`]).
+    pub async fn orphans(&self, gone: &[String]) -> Result<Vec<Uuid>, MirrorError> {
+        if gone.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(sqlx::query_as::<_, (Uuid,)>(
+            "SELECT id FROM nl_nodes
+             WHERE parent_id IN (SELECT id FROM nl_nodes WHERE path = ANY($1))
+               AND (path IS NULL OR NOT (path = ANY($1)))",
+        )
+        .bind(gone)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .map(|r| r.0)
+        .collect())
+    }
+
+    /// Writes a [`Delta`](super::rows::Delta) in one transaction.
+    pub async fn write(&self, d: &super::rows::Delta) -> Result<SyncReport, MirrorError> {
+        let start = std::time::Instant::now();
         let mut tx = self.pool.begin().await.map_err(db)?;
         let gone_ids: Vec<Uuid> =
             sqlx::query_as::<_, (Uuid,)>("SELECT id FROM nl_nodes WHERE path = ANY($1)")
@@ -145,19 +172,6 @@ impl Postgres {
                 .into_iter()
                 .map(|r| r.0)
                 .collect();
-        let orphans: Vec<Uuid> = sqlx::query_as::<_, (Uuid,)>(
-            "SELECT id FROM nl_nodes WHERE parent_id = ANY($1) AND NOT (path = ANY($2))",
-        )
-        .bind(&gone_ids)
-        .bind(&d.gone)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db)?
-        .into_iter()
-        .map(|r| r.0)
-        .collect();
-        super::rows::reattach(&mut d, store, g, inferred, &orphans);
-        let d = d;
         let mut ids: Vec<Uuid> = d.touched.clone();
         ids.extend(&gone_ids);
         let edges_gone =

@@ -6,4 +6,5 @@ mod attachments;
 mod concurrency;
 mod git_commit;
 mod live;
+mod mirror;
 mod support;

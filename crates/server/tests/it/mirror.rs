@@ -1,0 +1,178 @@
+//! `serve` keeping a Postgres mirror in sync in the background, on a
+//! fresh database of a real server (`NONLINEAR_TEST_POSTGRES`, default
+//! `postgres://postgres@127.0.0.1:5432/postgres`), looked at with `psql`.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::support::{Server, Ws};
+
+fn admin() -> String {
+    std::env::var("NONLINEAR_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn psql(url: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-Atc", sql])
+        .output()
+        .expect("psql");
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+struct Db(String);
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([
+                &admin(),
+                "-Atc",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.0),
+            ])
+            .output();
+    }
+}
+
+/// Waits until `sql` answers `want` (the mirror is eventually consistent).
+async fn until(url: &str, sql: &str, want: &str, limit: Duration) -> Duration {
+    let t = Instant::now();
+    loop {
+        let got = Command::new("psql")
+            .args([url, "-Atc", sql])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default();
+        if got == want {
+            return t.elapsed();
+        }
+        assert!(
+            t.elapsed() < limit,
+            "{sql}: {got:?} after {limit:?}, wanted {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_reach_the_mirror_and_an_outage_catches_up() {
+    let name = format!(
+        "nl_serve_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos())
+    );
+    psql(&admin(), &format!("CREATE DATABASE {name}"));
+    let _db = Db(name.clone());
+    let base = admin()
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_owned())
+        .expect("a URL");
+    let url = format!("{base}/{name}");
+
+    let ws = Ws::demo();
+    let mut config = ws.config();
+    config.postgres_url = Some(url.clone());
+    let s = Server::start_with(ws, config).await;
+
+    // The first sync copies the workspace.
+    let issues = s.get("/api/v1/nodes?kind=issue&limit=500").await;
+    let key = issues.body["items"][0]["short_id"]
+        .as_str()
+        .expect("an issue")
+        .to_owned();
+    until(
+        &url,
+        &format!("SELECT count(*) FROM nl_nodes WHERE key = '{key}'"),
+        "1",
+        Duration::from_secs(20),
+    )
+    .await;
+    let health = s.get("/health").await;
+    assert_eq!(
+        health.body["mirror"]["postgres"]["ok"], true,
+        "{}",
+        health.text
+    );
+
+    // An API write shows in the mirror within a moment.
+    let u = s
+        .patch(
+            &format!("/api/v1/nodes/{key}"),
+            json!({"title": "Mirrored by serve"}),
+            &[],
+        )
+        .await;
+    assert_eq!(u.status, 200, "{}", u.text);
+    let lag = until(
+        &url,
+        &format!("SELECT title FROM nl_nodes WHERE key = '{key}'"),
+        "Mirrored by serve",
+        Duration::from_secs(5),
+    )
+    .await;
+    eprintln!("write → mirror: {lag:?}");
+
+    // The database refuses connections: writes still work, the health
+    // says the mirror is failing, and it catches up when it is back.
+    psql(
+        &admin(),
+        &format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"),
+    );
+    psql(
+        &admin(),
+        &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"),
+    );
+    let u = s
+        .patch(
+            &format!("/api/v1/nodes/{key}"),
+            json!({"title": "Written during the outage"}),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        u.status, 200,
+        "a mirror outage never blocks a write: {}",
+        u.text
+    );
+    let t = Instant::now();
+    loop {
+        let h = s.get("/health").await;
+        if h.body["mirror"]["postgres"]["ok"] == false {
+            assert!(
+                h.body["mirror"]["postgres"]["pending"].as_u64() >= Some(1),
+                "{}",
+                h.text
+            );
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the outage shows: {}",
+            h.text
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    psql(
+        &admin(),
+        &format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"),
+    );
+    until(
+        &url,
+        &format!("SELECT title FROM nl_nodes WHERE key = '{key}'"),
+        "Written during the outage",
+        Duration::from_secs(40),
+    )
+    .await;
+    let h = s.get("/health").await;
+    assert_eq!(h.body["mirror"]["postgres"]["ok"], true, "{}", h.text);
+    s.running.shutdown().await.expect("shutdown");
+}
