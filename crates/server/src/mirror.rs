@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use indexer::change::Change;
 use indexer::mirror::{self, postgres::Postgres};
@@ -47,10 +47,7 @@ pub struct State {
     pub last_error: Option<String>,
     /// Files waiting to be written.
     pub pending: usize,
-    /// Milliseconds since the mirror last matched the files it was told
-    /// about.
-    #[serde(skip)]
-    pub synced_at: Option<Instant>,
+    /// Successful writes since the server started.
     pub syncs: u64,
 }
 
@@ -142,7 +139,6 @@ pub async fn run(app: Weak<App>, url: String) {
                 let mut s = mirror.state.lock();
                 s.ok = true;
                 s.last_error = None;
-                s.synced_at = Some(Instant::now());
                 s.syncs += 1;
             }
             Err(e) => {
