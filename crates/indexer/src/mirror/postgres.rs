@@ -41,6 +41,29 @@ WHERE n.id IN (SELECT id FROM open)
                   WHERE e.kind = 'HAS_CHILD' AND e.from_id = n.id)
 ORDER BY n.key COLLATE \"C\"";
 
+/// The seed's "everything within N hops" as SQL over the mirror: the
+/// nodes within `$2` edges of node `$1` in either direction, over every
+/// layer, never through the project node, with their distance — what
+/// `query::near` answers — as (kind, key, distance).
+pub const NEAR_SQL: &str = "
+WITH RECURSIVE adj(a, b) AS (
+    SELECT from_id, to_id FROM nl_edges
+  UNION ALL
+    SELECT to_id, from_id FROM nl_edges
+),
+walk(id, d) AS (
+    SELECT $1::uuid, 0
+  UNION
+    SELECT adj.b, walk.d + 1
+    FROM walk
+    JOIN adj ON adj.a = walk.id
+    JOIN nl_nodes n ON n.id = adj.b AND n.kind <> 'project'
+    WHERE walk.d < $2
+)
+SELECT n.kind, n.key, min(w.d)::bigint FROM walk w JOIN nl_nodes n ON n.id = w.id
+GROUP BY n.kind, n.key
+ORDER BY min(w.d), n.kind, n.key COLLATE \"C\"";
+
 /// Rows per `UNNEST` statement.
 const BATCH: usize = 5_000;
 

@@ -365,6 +365,43 @@ async fn ready_work_in_sql_equals_the_engine() {
     }
 }
 
+/// The seed's other example, everything within 3 hops, as SQL over the
+/// mirror gives what `query::near` gives, from every node of the demo.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_hops_in_sql_equals_the_engine() {
+    let db = Db::new().await;
+    let dir = demo();
+    let store = Store::at(dir.path());
+    let rows: Rows = mirror::rows_of(&store);
+    let pg = Postgres::connect(&db.url).await.expect("connect");
+    pg.sync(&rows, &none()).await.expect("sync");
+    let (g, _) = mirror::graph_of(&store, &store.load());
+    for n in g.inner().node_indices() {
+        let mut want: Vec<(String, String, i64)> = query::near(&g, n, 3, &[])
+            .into_iter()
+            .map(|(m, d)| {
+                let node = g.node(m);
+                (node.kind.as_str().to_owned(), node.key.clone(), d as i64)
+            })
+            .collect();
+        want.sort();
+        let id = rows
+            .nodes
+            .iter()
+            .find(|r| r.key == g.node(n).key && r.kind == g.node(n).kind.as_str())
+            .expect("the node's row")
+            .id;
+        let mut got: Vec<(String, String, i64)> = sqlx::query_as(mirror::postgres::NEAR_SQL)
+            .bind(id)
+            .bind(3_i32)
+            .fetch_all(pg.pool())
+            .await
+            .expect("near in SQL");
+        got.sort();
+        assert_eq!(got, want, "from {}", g.node(n).key);
+    }
+}
+
 /// Applying the delta of the changed files leaves the mirror exactly as a
 /// whole-workspace sync would: edits, a deletion (with its comments), a
 /// new issue with links, a new comment, a file moved.
