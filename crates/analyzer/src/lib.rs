@@ -280,7 +280,14 @@ pub fn run(root: &Path, ws: &Workspace, cache: &mut cache::Cache) -> Analysis {
             let mut b = EdgeBuilder::default();
             let mut unowned = 0;
             depends_on(&manifests, &crates, &owners, &mut b);
-            imports(&cache.files, &crates, &owners, &mut b, &mut unowned);
+            imports(
+                &cache.files,
+                &sorted,
+                &crates,
+                &owners,
+                &mut b,
+                &mut unowned,
+            );
             (b, unowned)
         },
         || {
@@ -1252,6 +1259,7 @@ fn depends_on<'a>(
 /// `IMPORTS`: paths in Rust files naming another crate of the repository.
 fn imports<'a>(
     entries: &'a HashMap<String, cache::Entry>,
+    sorted: &[(&'a String, &'a cache::Entry)],
     crates: &Crates<'a>,
     owners: &'a Owners,
     out: &mut EdgeBuilder<'a>,
@@ -1271,9 +1279,7 @@ fn imports<'a>(
         .iter()
         .map(|c| owners.of(&c.manifest.path))
         .collect();
-    let mut files: Vec<(&String, &cache::Entry)> = entries.iter().collect();
-    files.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    for (path, entry) in files {
+    for &(path, entry) in sorted {
         if entry.generated {
             continue;
         }
