@@ -249,14 +249,18 @@ enum Cmd {
         #[arg(long)]
         check: bool,
     },
-    /// Keep a Postgres mirror of the workspace: sync it, verify it against
-    /// the files (exit 1 on a difference), or show its state.
+    /// Keep Postgres and Neo4j mirrors of the workspace: sync them, verify
+    /// them against the files (exit 1 on a difference), or show their state.
     Mirror {
         #[command(subcommand)]
         action: MirrorAction,
-        /// The mirror database (default: $NONLINEAR_POSTGRES_URL).
+        /// The Postgres mirror (default: $NONLINEAR_POSTGRES_URL).
         #[arg(long, value_name = "URL", global = true)]
         postgres: Option<String>,
+        /// The Neo4j mirror, bolt://[user:password@]host:port (default:
+        /// $NONLINEAR_NEO4J_URL).
+        #[arg(long, value_name = "URL", global = true)]
+        neo4j: Option<String>,
     },
     /// Write a synthetic workspace for benchmarks and scale tests.
     Generate {
@@ -286,7 +290,7 @@ enum Format {
 
 /// How a command ended, as an exit code: 0 fine, 1 problems found or a
 /// change refused, 2 usage or I/O error.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Ok,
     Problems,
@@ -432,7 +436,11 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
     match cli.cmd {
         Cmd::Init { key, name } => edit::init(&cwd, &key, name.as_deref(), json),
-        Cmd::Mirror { action, postgres } => mirror::run(&cwd, action, postgres, json),
+        Cmd::Mirror {
+            action,
+            postgres,
+            neo4j,
+        } => mirror::run(&cwd, action, postgres, neo4j, json),
         Cmd::Analyze { check } => analyze::run(&cwd, check, json),
         Cmd::Generate {
             target,

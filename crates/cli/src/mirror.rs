@@ -4,8 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::Context as _;
-use indexer::mirror::{self, Verify, postgres::Postgres};
+use indexer::mirror::{self, Verify, neo4j::Neo4j, postgres::Postgres};
 use schema::store::Store;
 
 use crate::{MirrorAction, Outcome};
@@ -13,21 +12,125 @@ use crate::{MirrorAction, Outcome};
 pub fn run(
     cwd: &Path,
     action: MirrorAction,
-    url: Option<String>,
+    postgres: Option<String>,
+    neo4j: Option<String>,
     json: bool,
 ) -> anyhow::Result<Outcome> {
-    let url = url
-        .or_else(|| std::env::var("NONLINEAR_POSTGRES_URL").ok())
-        .context("no mirror: pass --postgres URL or set NONLINEAR_POSTGRES_URL")?;
+    let postgres = postgres.or_else(|| std::env::var("NONLINEAR_POSTGRES_URL").ok());
+    let neo4j = neo4j.or_else(|| std::env::var("NONLINEAR_NEO4J_URL").ok());
+    anyhow::ensure!(
+        postgres.is_some() || neo4j.is_some(),
+        "no mirror: pass --postgres URL or --neo4j URL (or set NONLINEAR_POSTGRES_URL, NONLINEAR_NEO4J_URL)"
+    );
     let store = Store::discover(cwd)?;
+    let mut outcome = Outcome::Ok;
+    if let Some(url) = neo4j
+        && run_neo4j(&store, &action, &url, json)? == Outcome::Problems
+    {
+        outcome = Outcome::Problems;
+    }
+    let Some(url) = postgres else {
+        return Ok(outcome);
+    };
+    let pg_outcome = run_postgres(&store, action, &url, json)?;
+    Ok(if pg_outcome == Outcome::Problems {
+        Outcome::Problems
+    } else {
+        outcome
+    })
+}
+
+/// The Neo4j mirror (a blocking driver).
+fn run_neo4j(
+    store: &Store,
+    action: &MirrorAction,
+    url: &str,
+    json: bool,
+) -> anyhow::Result<Outcome> {
+    let neo = Neo4j::connect(url)?;
+    match action {
+        MirrorAction::Sync => {
+            let r = neo.sync(&mirror::rows_of(store))?;
+            if json {
+                outln!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                for t in &r.tables {
+                    outln!(
+                        "{:<14} +{} ~{} -{}",
+                        t.table,
+                        t.inserted,
+                        t.updated,
+                        t.deleted
+                    );
+                }
+                outln!(
+                    "neo4j: {} nodes and relationships changed in {:.0} ms",
+                    r.changes(),
+                    r.elapsed.as_secs_f64() * 1000.0
+                );
+            }
+            Ok(Outcome::Ok)
+        }
+        MirrorAction::Verify { repair } => {
+            let rows = mirror::rows_of(store);
+            let mut v = neo.verify(&rows)?;
+            if *repair && !v.is_clean() {
+                let r = neo.sync_forced(&rows, &v.to_force())?;
+                eprintln!(
+                    "repaired: {} nodes and relationships written or deleted",
+                    r.changes()
+                );
+                v = neo.verify(&rows)?;
+            }
+            if json {
+                outln!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                report("neo4j", &v);
+            }
+            Ok(if v.is_clean() {
+                Outcome::Ok
+            } else {
+                Outcome::Problems
+            })
+        }
+        MirrorAction::Status => {
+            let version = neo.schema_version()?;
+            let counts = neo.counts()?;
+            if json {
+                outln!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({"schema_version": version, "counts": counts})
+                    )?
+                );
+            } else {
+                outln!(
+                    "neo4j: schema version {}",
+                    version.map_or("none".into(), |v| v.to_string())
+                );
+                for (label, n) in counts {
+                    outln!("{label:<14} {n}");
+                }
+            }
+            Ok(Outcome::Ok)
+        }
+    }
+}
+
+fn run_postgres(
+    store: &Store,
+    action: MirrorAction,
+    url: &str,
+    json: bool,
+) -> anyhow::Result<Outcome> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let pg = Postgres::connect(&url).await?;
+        let pg = Postgres::connect(url).await?;
         match action {
             MirrorAction::Sync => {
-                let rows = mirror::rows_of(&store);
+                let rows = mirror::rows_of(store);
                 let r = pg.sync(&rows, &Default::default()).await?;
                 if json {
                     outln!("{}", serde_json::to_string_pretty(&r)?);
@@ -50,7 +153,7 @@ pub fn run(
                 Ok(Outcome::Ok)
             }
             MirrorAction::Verify { repair } => {
-                let rows = mirror::rows_of(&store);
+                let rows = mirror::rows_of(store);
                 let mut v = pg.verify(&rows).await?;
                 if repair && !v.is_clean() {
                     let r = pg.sync(&rows, &v.to_force()).await?;
@@ -60,7 +163,7 @@ pub fn run(
                 if json {
                     outln!("{}", serde_json::to_string_pretty(&v)?);
                 } else {
-                    report(&v);
+                    report("postgres", &v);
                 }
                 Ok(if v.is_clean() {
                     Outcome::Ok
@@ -88,7 +191,7 @@ pub fn run(
     })
 }
 
-fn report(v: &Verify) {
+fn report(name: &str, v: &Verify) {
     for d in &v.missing {
         outln!("missing   {} {}", d.table, d.key);
     }
@@ -99,10 +202,10 @@ fn report(v: &Verify) {
         outln!("mismatch  {} {} ({})", d.table, d.key, d.fields.join(", "));
     }
     if v.is_clean() {
-        outln!("postgres: {} rows match the files", v.checked);
+        outln!("{name}: {} rows match the files", v.checked);
     } else {
         outln!(
-            "postgres: {} missing, {} orphans, {} mismatched of {} rows; `nonlinear mirror verify --repair` fixes them",
+            "{name}: {} missing, {} orphans, {} mismatched of {} rows; `nonlinear mirror verify --repair` fixes them",
             v.missing.len(),
             v.orphans.len(),
             v.mismatched.len(),

@@ -129,3 +129,62 @@ fn sync_verify_repair_status() {
     assert_eq!(v["schema_version"], 2);
     assert!(v["synced_at"].is_string());
 }
+
+/// The Neo4j mirror through the CLI, on a `kglite-bolt-server` of its own.
+#[test]
+fn neo4j_sync_verify_status() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut server = Command::new("kglite-bolt-server")
+        .arg("--graph")
+        .arg(dir.path().join("g.kgl"))
+        .args([
+            "--storage",
+            "memory",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("kglite-bolt-server (tests/run installs it)");
+    let t = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t.elapsed() < std::time::Duration::from_secs(20));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let url = format!("bolt://127.0.0.1:{port}");
+    let repo = Repo::with_files(&[
+        (
+            ".nonlinear/config.yaml",
+            "version: 1\nkey: NL\nstatuses:\n  - {key: todo, category: unstarted}\n",
+        ),
+        (
+            ".nonlinear/issues/NL-aaaa.md",
+            "---\nid: 0193a6f0-0000-7000-8000-0000000000a1\nshort_id: NL-aaaa\ntitle: First\nstatus: todo\n---\n",
+        ),
+        (
+            ".nonlinear/issues/NL-bbbb.md",
+            "---\nid: 0193a6f0-0000-7000-8000-0000000000a2\nshort_id: NL-bbbb\ntitle: Second\nstatus: todo\nblocks: [NL-aaaa]\n---\n",
+        ),
+    ]);
+    let run = repo.nl(&["mirror", "sync", "--neo4j", &url]).code(0);
+    assert!(run.stdout.contains("nodes          +3 ~0 -0"), "{run}");
+    repo.nl(&["mirror", "verify", "--neo4j", &url]).code(0);
+    repo.nl(&["set", "NL-aaaa", "title", "Renamed"]).code(0);
+    repo.nl(&["mirror", "verify", "--neo4j", &url]).code(1);
+    repo.nl(&["mirror", "sync", "--neo4j", &url]).code(0);
+    repo.nl(&["mirror", "verify", "--neo4j", &url]).code(0);
+    let v = repo
+        .nl(&["mirror", "status", "--neo4j", &url, "--json"])
+        .code(0)
+        .json();
+    assert_eq!(v["schema_version"], 1);
+    let _ = server.kill();
+    let _ = server.wait();
+}

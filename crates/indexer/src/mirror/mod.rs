@@ -7,6 +7,7 @@
 //! makes a database hold exactly that ([`postgres::Postgres::sync`]) and
 //! says where it does not ([`postgres::Postgres::verify`]).
 
+pub mod neo4j;
 pub mod postgres;
 pub mod rows;
 

@@ -47,6 +47,8 @@ mod incremental;
 #[cfg(test)]
 mod lookups;
 #[cfg(test)]
+mod mirror_neo4j;
+#[cfg(test)]
 mod mirror_pg;
 #[cfg(test)]
 mod queries;
