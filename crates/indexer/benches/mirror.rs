@@ -40,9 +40,9 @@ fn main() {
         .build()
         .expect("a runtime");
     println!(
-        "| issues | rows (nodes, edges, comments) | rows from files | full sync | sync, nothing changed | one issue changed: all rows + sync | one issue changed: apply | verify | ready in memory | ready in SQL |"
+        "| issues | rows (nodes, edges, comments) | rows from files | full sync | sync, nothing changed | one issue changed: all rows + sync | one issue changed: apply | verify | ready in memory | ready in SQL | Neo4j (kglite) full sync | Neo4j sync, nothing changed | ready in Cypher |"
     );
-    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for n in sizes {
         let ws_dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../target/bench-ws-mirror")
@@ -155,8 +155,9 @@ fn main() {
                 std::hint::black_box(keys);
             }
             sql.sort();
+            let (neo_full, neo_nothing, neo_ready) = neo4j_columns(&changed_rows, project_id);
             println!(
-                "| {n} | {} ({}, {}, {}) | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {n} | {} ({}, {}, {}) | {} | {} | {} | {} | {} | {} | {} | {} | {neo_full} | {neo_nothing} | {neo_ready} |",
                 rows.nodes.len() + rows.edges.len() + rows.comments.len(),
                 rows.nodes.len(),
                 rows.edges.len(),
@@ -178,6 +179,68 @@ fn main() {
                 .await;
         });
     }
+}
+
+/// The Neo4j columns, on a `kglite-bolt-server` started for the purpose
+/// (in memory); "n/a" when it is not installed.
+fn neo4j_columns(rows: &mirror::Rows, project: uuid::Uuid) -> (String, String, String) {
+    let na = || ("n/a".to_owned(), "n/a".to_owned(), "n/a".to_owned());
+    let Ok(dir) = tempfile::tempdir() else {
+        return na();
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(7687);
+    let Ok(mut child) = std::process::Command::new("kglite-bolt-server")
+        .arg("--graph")
+        .arg(dir.path().join("g.kgl"))
+        .args([
+            "--storage",
+            "memory",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    else {
+        return na();
+    };
+    let t = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() && t.elapsed().as_secs() < 20 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = (|| {
+        let neo = mirror::neo4j::Neo4j::connect(&format!("bolt://127.0.0.1:{port}")).ok()?;
+        let t = Instant::now();
+        neo.sync(rows).ok()?;
+        let full = t.elapsed();
+        let t = Instant::now();
+        let again = neo.sync(rows).ok()?;
+        let nothing = t.elapsed();
+        assert_eq!(again.changes(), 0);
+        let p: std::collections::HashMap<String, neo4j::ValueSend> = [(
+            "root".to_owned(),
+            neo4j::ValueSend::String(project.to_string()),
+        )]
+        .into_iter()
+        .collect();
+        let ready = median(|| {
+            let t = Instant::now();
+            std::hint::black_box(
+                neo.column(mirror::neo4j::READY_CYPHER, p.clone(), &["key"])
+                    .expect("ready in Cypher"),
+            );
+            t.elapsed()
+        });
+        Some((fmt(full), fmt(nothing), fmt(ready)))
+    })();
+    let _ = child.kill();
+    let _ = child.wait();
+    out.unwrap_or_else(na)
 }
 
 fn median(mut f: impl FnMut() -> Duration) -> Duration {
