@@ -195,11 +195,12 @@ fn take(r: &mut Record, key: &str) -> Value {
     r.take_value(key).map_or(Value::Null, receive)
 }
 
-/// The properties of a row (as JSON), with its hash.
-fn props<T: Keyed>(row: &T) -> ValueSend {
+/// The properties of a row (as JSON), with its hash (computed once by
+/// the caller, which compared it already).
+fn props<T: Keyed>(row: &T, hash: i64) -> ValueSend {
     let mut v = serde_json::to_value(row).expect("rows serialize");
     if let Value::Object(m) = &mut v {
-        m.insert("hash".into(), Value::from(row.hash()));
+        m.insert("hash".into(), Value::from(hash));
     }
     send(&v)
 }
@@ -342,12 +343,11 @@ impl Neo4j {
         for r in &rows.nodes {
             let Some(l) = label(&r.kind) else { continue };
             let g = GraphNode::of(r);
+            let hash = g.hash();
             let k = (l.to_owned(), g.id.clone());
             match have_nodes.get(&k) {
                 None => nodes.inserted += 1,
-                Some(&h)
-                    if h != g.hash() || force.contains(&("nodes".to_owned(), g.id.clone())) =>
-                {
+                Some(&h) if h != hash || force.contains(&("nodes".to_owned(), g.id.clone())) => {
                     nodes.updated += 1
                 }
                 Some(_) => {
@@ -357,7 +357,7 @@ impl Neo4j {
             }
             let mut m = HashMap::new();
             m.insert("id".to_owned(), ValueSend::String(g.id.clone()));
-            m.insert("props".to_owned(), props(&g));
+            m.insert("props".to_owned(), props(&g, hash));
             node_up.entry(l).or_default().push(ValueSend::Map(m));
             wanted.insert(k);
         }
@@ -400,7 +400,7 @@ impl Neo4j {
             edge_up
                 .entry((e.kind.clone(), *a, *b))
                 .or_default()
-                .push(edge_value(e));
+                .push(edge_value(e, h));
         }
         let mut edge_gone: BTreeMap<String, Vec<ValueSend>> = BTreeMap::new();
         for k in have_edges.keys() {
@@ -640,13 +640,13 @@ fn label(kind: &str) -> Option<&'static str> {
     LABELS.iter().find(|(k, _)| *k == kind).map(|(_, l)| *l)
 }
 
-fn edge_value(e: &EdgeRow) -> ValueSend {
+fn edge_value(e: &EdgeRow, hash: i64) -> ValueSend {
     let mut props = serde_json::json!({
         "source": e.source,
         "layer": e.layer,
         "confidence": e.confidence,
         "evidence": e.evidence,
-        "hash": e.hash(),
+        "hash": hash,
     });
     if e.confidence.is_none()
         && let Value::Object(m) = &mut props
