@@ -1,10 +1,14 @@
-//! `nonlinear mirror sync | verify [--repair] | status`: the Postgres mirror
-//! of `indexer::mirror`, driven from a runtime of its own (the rest of the
-//! CLI is synchronous).
+//! `nonlinear mirror sync | verify [--repair] | status`: the Postgres and
+//! Neo4j mirrors of `indexer::mirror` (Postgres driven from a runtime of
+//! its own: the rest of the CLI is synchronous), with the audit log from
+//! git history in Postgres.
 
 use std::path::Path;
 
-use indexer::mirror::{self, Verify, neo4j::Neo4j, postgres::Postgres};
+use std::collections::HashSet;
+
+use indexer::git::Repo;
+use indexer::mirror::{self, Verify, audit, neo4j::Neo4j, postgres::Postgres};
 use schema::store::Store;
 
 use crate::{MirrorAction, Outcome};
@@ -131,7 +135,12 @@ fn run_postgres(
         match action {
             MirrorAction::Sync => {
                 let rows = mirror::rows_of(store);
-                let r = pg.sync(&rows, &Default::default()).await?;
+                let mut r = pg.sync(&rows, &Default::default()).await?;
+                if let Some(repo) = history(store) {
+                    let known = pg.audit_known().await?;
+                    let plan = audit::plan(&repo, "HEAD", &known)?;
+                    r.tables.push(pg.write_audit(&plan, &[]).await?);
+                }
                 if json {
                     outln!("{}", serde_json::to_string_pretty(&r)?);
                 } else {
@@ -154,12 +163,39 @@ fn run_postgres(
             }
             MirrorAction::Verify { repair } => {
                 let rows = mirror::rows_of(store);
-                let mut v = pg.verify(&rows).await?;
-                if repair && !v.is_clean() {
+                let repo = history(store);
+                let verify = async |pg: &Postgres| -> anyhow::Result<(Verify, Verify)> {
+                    let audit = match &repo {
+                        Some(r) => pg.verify_audit(&r.chain("HEAD")?).await?,
+                        None => Verify::default(),
+                    };
+                    Ok((pg.verify(&rows).await?, audit))
+                };
+                let (mut v, mut a) = verify(&pg).await?;
+                if repair && !(v.is_clean() && a.is_clean()) {
                     let r = pg.sync(&rows, &v.to_force()).await?;
-                    eprintln!("repaired: {} rows written or deleted", r.changes());
-                    v = pg.verify(&rows).await?;
+                    let mut changes = r.changes();
+                    if let Some(repo) = &repo {
+                        // Commits whose rows differ are written again.
+                        let replace: Vec<String> =
+                            a.mismatched.iter().map(|d| d.key.clone()).collect();
+                        let known: HashSet<String> = pg
+                            .audit_known()
+                            .await?
+                            .into_iter()
+                            .filter(|k| !replace.contains(k))
+                            .collect();
+                        let plan = audit::plan(repo, "HEAD", &known)?;
+                        let t = pg.write_audit(&plan, &replace).await?;
+                        changes += t.inserted + t.deleted;
+                    }
+                    eprintln!("repaired: {changes} rows written or deleted");
+                    (v, a) = verify(&pg).await?;
                 }
+                v.checked += a.checked;
+                v.missing.extend(a.missing);
+                v.orphans.extend(a.orphans);
+                v.mismatched.extend(a.mismatched);
                 if json {
                     outln!("{}", serde_json::to_string_pretty(&v)?);
                 } else {
@@ -189,6 +225,14 @@ fn run_postgres(
             }
         }
     })
+}
+
+/// The repository whose history makes the audit log: none when the
+/// workspace is not in one or it has no commit yet.
+fn history(store: &Store) -> Option<Repo> {
+    Repo::open(store.root())
+        .ok()
+        .filter(|r| r.rev("HEAD").is_ok())
 }
 
 fn report(name: &str, v: &Verify) {

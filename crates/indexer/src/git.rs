@@ -155,6 +155,23 @@ pub struct LogEntry {
     pub changes: Vec<Change>,
 }
 
+/// A commit of a history, without its changes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CommitInfo {
+    /// Full commit id.
+    pub id: String,
+    /// Its first parent, none for a root commit.
+    pub parent: Option<String>,
+    pub author: String,
+    pub email: String,
+    /// Author date, ISO 8601 with the author's offset.
+    pub date: String,
+    /// Seconds since the epoch of the author date.
+    pub time: i64,
+    /// The first line of the commit message.
+    pub summary: String,
+}
+
 /// The history of one item, newest first.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ItemLog {
@@ -931,6 +948,61 @@ impl Repo {
             old,
             new,
         })
+    }
+
+    /// The first-parent chain from `spec`, oldest first: the commits whose
+    /// trees the branch went through (merged branches count as their
+    /// merge commit).
+    pub fn chain(&self, spec: &str) -> Result<Vec<CommitInfo>, GitError> {
+        let repo = self.local();
+        let rev = self.rev(spec)?;
+        let walk = repo
+            .rev_walk([rev.id])
+            .first_parent_only()
+            .all()
+            .map_err(|e| Self::read_err(&rev, "the history")(e))?;
+        let mut out = Vec::new();
+        for info in walk {
+            let info = info.map_err(|e| Self::read_err(&rev, "the history")(e))?;
+            let commit = info.object().map_err(Self::read_err(&rev, "a commit"))?;
+            let sig = commit.author().map_err(Self::read_err(&rev, "a commit"))?;
+            let time = sig.time().unwrap_or_default();
+            out.push(CommitInfo {
+                id: info.id.to_string(),
+                parent: info.parent_ids().next().map(|p| p.to_string()),
+                author: sig.name.trim().to_str_lossy().into_owned(),
+                email: sig.email.trim().to_str_lossy().into_owned(),
+                date: time.format_or_unix(gix::date::time::format::ISO8601_STRICT),
+                time: time.seconds,
+                summary: commit
+                    .message()
+                    .map(|m| m.summary().to_str_lossy().into_owned())
+                    .unwrap_or_default(),
+            });
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    /// What commit `c` of a [`Repo::chain`] did to the items: the semantic
+    /// diff from its first parent (from nothing for a root commit). A
+    /// commit outside the workspace changes nothing.
+    pub fn changes_of(&self, c: &CommitInfo) -> Result<Vec<Change>, GitError> {
+        match &c.parent {
+            Some(p) => match self.diff(p, &c.id) {
+                Ok(d) => Ok(d.diff.changes),
+                Err(GitError::NoWorkspace { .. }) => Ok(Vec::new()),
+                Err(e) => Err(e),
+            },
+            None => match self.workspace_at(&c.id) {
+                Ok(at) => Ok(change::workspace_changes(
+                    &Workspace::default(),
+                    &at.workspace,
+                )),
+                Err(GitError::NoWorkspace { .. }) => Ok(Vec::new()),
+                Err(e) => Err(e),
+            },
+        }
     }
 
     /// The field-level history of the item `reference` names at `rev`,

@@ -60,8 +60,8 @@ pub struct App {
     commits: AtomicU64,
     pub memo: crate::memo::Memo,
     pub stopper: watch::Stopper,
-    /// The Postgres mirror kept in sync, when one is configured.
-    pub mirror: Option<Arc<crate::mirror::Mirror>>,
+    /// The mirrors kept in sync (Postgres, Neo4j), those configured.
+    pub mirrors: Vec<Arc<crate::mirror::Mirror>>,
 }
 
 impl std::fmt::Debug for App {
@@ -186,7 +186,7 @@ impl App {
             took_ms = t.elapsed().as_millis() as u64,
             "workspace loaded"
         );
-        let postgres = config.postgres_url.is_some();
+        let mirrors = crate::mirror::Mirror::configured(&config);
         let app = Arc::new(App {
             hub: Hub::new(config.replay, config.ws_queue),
             metrics: Metrics::new(),
@@ -203,7 +203,7 @@ impl App {
             generation: AtomicU64::new(0),
             commits: AtomicU64::new(0),
             memo: crate::memo::Memo::default(),
-            mirror: postgres.then(|| Arc::new(crate::mirror::Mirror::new())),
+            mirrors,
         });
         let weak = Arc::downgrade(&app);
         std::thread::Builder::new()
@@ -228,7 +228,7 @@ impl App {
         }
         let t = Instant::now();
         events::publish(self, watcher.graph(), batch, actor);
-        if let Some(m) = &self.mirror {
+        for m in &self.mirrors {
             m.note(watcher.graph(), batch);
         }
         let published = t.elapsed();

@@ -56,6 +56,9 @@ pub struct Config {
     /// A Postgres mirror to keep in sync in the background
     /// (`docs/mirrors.md`); none by default.
     pub postgres_url: Option<String>,
+    /// A Neo4j mirror (`bolt://[user:password@]host:port`) to keep in sync
+    /// the same way; none by default.
+    pub neo4j_url: Option<String>,
 }
 
 impl Default for Config {
@@ -80,6 +83,7 @@ impl Default for Config {
             ws_queue: 1024,
             replay: 1024,
             postgres_url: None,
+            neo4j_url: None,
         }
     }
 }
@@ -164,6 +168,9 @@ impl Config {
         }
         if let Some(v) = var("POSTGRES_URL") {
             self.postgres_url = Some(v);
+        }
+        if let Some(v) = var("NEO4J_URL") {
+            self.neo4j_url = Some(v);
         }
         if let Some(v) = var("S3_BUCKET") {
             self.s3_bucket = Some(v);

@@ -290,8 +290,13 @@ async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
 async fn health(State(app): State<Arc<App>>) -> axum::Json<serde_json::Value> {
     let nodes = app.live.read().graph().node_count();
     let mut v = serde_json::json!({"status": "ok", "nodes": nodes, "epoch": app.hub.epoch()});
-    if let Some(m) = &app.mirror {
-        v["mirror"] = serde_json::json!({"postgres": m.state()});
+    if !app.mirrors.is_empty() {
+        v["mirror"] = app
+            .mirrors
+            .iter()
+            .map(|m| (m.target.name().to_owned(), serde_json::json!(m.state())))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
     }
     axum::Json(v)
 }
@@ -335,8 +340,8 @@ impl Running {
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     let bind = config.bind;
     let app = tokio::task::spawn_blocking(move || App::start(config)).await??;
-    if let Some(url) = app.config.postgres_url.clone() {
-        tokio::spawn(mirror::run(Arc::downgrade(&app), url));
+    for m in &app.mirrors {
+        tokio::spawn(mirror::run(Arc::downgrade(&app), m.clone()));
     }
     let listener = tokio::net::TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;

@@ -6,6 +6,10 @@ use std::process::Command;
 
 use crate::support::{Repo, nl_in};
 
+#[path = "../../../../tests/support/bolt.rs"]
+mod bolt;
+use bolt::Bolt;
+
 fn admin() -> String {
     std::env::var("NONLINEAR_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
@@ -90,6 +94,15 @@ fn sync_verify_repair_status() {
         "NL-aaaa todo\nNL-bbbb todo"
     );
     repo.nl(&["mirror", "verify", "--postgres", &url]).code(0);
+    // The audit log holds the history: one commit creating both issues.
+    assert_eq!(
+        psql(
+            &url,
+            "SELECT c.summary || ' ' || a.item_key || ' ' || a.event FROM nl_audit a
+             JOIN nl_audit_commits c USING (commit_id) ORDER BY a.item_key"
+        ),
+        "initial NL-aaaa created\ninitial NL-bbbb created\ninitial NL-bbbb link_added"
+    );
 
     // A change through the CLI reaches the mirror on the next sync.
     repo.nl(&["set", "NL-aaaa", "status", "done"]).code(0);
@@ -121,44 +134,33 @@ fn sync_verify_repair_status() {
         psql(&url, "SELECT title FROM nl_nodes WHERE key = 'NL-bbbb'"),
         "Second"
     );
+    // So is an audit row.
+    psql(&url, "UPDATE nl_audit SET event = 'deleted'");
+    let run = repo.nl(&["mirror", "verify", "--postgres", &url]).code(1);
+    assert!(run.stdout.contains("(changes)"), "{run}");
+    repo.nl(&["mirror", "verify", "--repair", "--postgres", &url])
+        .code(0);
+    assert_eq!(
+        psql(
+            &url,
+            "SELECT count(*) FROM nl_audit WHERE event = 'created'"
+        ),
+        "2"
+    );
 
     let run = repo
         .nl(&["mirror", "status", "--postgres", &url, "--json"])
         .code(0);
     let v = run.json();
-    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["schema_version"], 4);
     assert!(v["synced_at"].is_string());
 }
 
 /// The Neo4j mirror through the CLI, on a `kglite-bolt-server` of its own.
 #[test]
 fn neo4j_sync_verify_status() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let mut server = Command::new("kglite-bolt-server")
-        .arg("--graph")
-        .arg(dir.path().join("g.kgl"))
-        .args([
-            "--storage",
-            "memory",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("kglite-bolt-server (tests/run installs it)");
-    let t = std::time::Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t.elapsed() < std::time::Duration::from_secs(20));
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let url = format!("bolt://127.0.0.1:{port}");
+    let bolt = Bolt::start();
+    let url = bolt.url.clone();
     let repo = Repo::with_files(&[
         (
             ".nonlinear/config.yaml",
@@ -184,7 +186,5 @@ fn neo4j_sync_verify_status() {
         .nl(&["mirror", "status", "--neo4j", &url, "--json"])
         .code(0)
         .json();
-    assert_eq!(v["schema_version"], 1);
-    let _ = server.kill();
-    let _ = server.wait();
+    assert_eq!(v["schema_version"], 2);
 }

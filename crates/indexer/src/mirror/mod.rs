@@ -1,12 +1,15 @@
 //! Mirrors for teams that outgrow one machine: the workspace copied into
-//! Postgres (and, later, Neo4j), kept in sync and verified. The files stay
-//! the truth; a mirror is derived and can be dropped and rebuilt at any
-//! time. Users' view: `docs/mirrors.md`.
+//! Postgres and Neo4j, kept in sync and verified. The files stay the
+//! truth; a mirror is derived and can be dropped and rebuilt at any time.
+//! Users' view: `docs/mirrors.md`.
 //!
-//! [`rows`] computes what a mirror must hold from the files; each backend
-//! makes a database hold exactly that ([`postgres::Postgres::sync`]) and
-//! says where it does not ([`postgres::Postgres::verify`]).
+//! [`rows`] computes what a mirror must hold from the files (and
+//! [`audit`] the audit log from git history); each backend makes a
+//! database hold exactly that ([`postgres::Postgres::sync`],
+//! [`neo4j::Neo4j::sync`], incrementally `apply`) and says where it does
+//! not (`verify`).
 
+pub mod audit;
 pub mod neo4j;
 pub mod postgres;
 pub mod rows;

@@ -44,6 +44,9 @@ const LABELS: &[(&str, &str)] = &[
     ("artifact", "Artifact"),
 ];
 
+/// The labels of nodes that have a file (`path`).
+const FILE_LABELS: &[&str] = &["Component", "Issue", "Artifact"];
+
 /// Relationship types (the graph's edge kinds).
 const TYPES: &[&str] = &[
     "HAS_CHILD",
@@ -59,20 +62,30 @@ const TYPES: &[&str] = &[
 ];
 
 /// The migrations, in order: (version, statements).
-const MIGRATIONS: &[(i64, &[&str])] = &[(
-    1,
-    &[
-        "CREATE INDEX comp_id IF NOT EXISTS FOR (c:Component) ON (c.id)",
-        "CREATE INDEX comp_short IF NOT EXISTS FOR (c:Component) ON (c.key)",
-        "CREATE INDEX issue_id IF NOT EXISTS FOR (i:Issue) ON (i.id)",
-        "CREATE INDEX issue_short IF NOT EXISTS FOR (i:Issue) ON (i.key)",
-        "CREATE INDEX issue_status IF NOT EXISTS FOR (i:Issue) ON (i.status)",
-        "CREATE INDEX issue_assignee IF NOT EXISTS FOR (i:Issue) ON (i.assignee)",
-        "CREATE INDEX artifact_id IF NOT EXISTS FOR (a:Artifact) ON (a.id)",
-        "CREATE INDEX cycle_id IF NOT EXISTS FOR (y:Cycle) ON (y.id)",
-        "CREATE INDEX project_id IF NOT EXISTS FOR (p:Project) ON (p.id)",
-    ],
-)];
+const MIGRATIONS: &[(i64, &[&str])] = &[
+    (
+        1,
+        &[
+            "CREATE INDEX comp_id IF NOT EXISTS FOR (c:Component) ON (c.id)",
+            "CREATE INDEX comp_short IF NOT EXISTS FOR (c:Component) ON (c.key)",
+            "CREATE INDEX issue_id IF NOT EXISTS FOR (i:Issue) ON (i.id)",
+            "CREATE INDEX issue_short IF NOT EXISTS FOR (i:Issue) ON (i.key)",
+            "CREATE INDEX issue_status IF NOT EXISTS FOR (i:Issue) ON (i.status)",
+            "CREATE INDEX issue_assignee IF NOT EXISTS FOR (i:Issue) ON (i.assignee)",
+            "CREATE INDEX artifact_id IF NOT EXISTS FOR (a:Artifact) ON (a.id)",
+            "CREATE INDEX cycle_id IF NOT EXISTS FOR (y:Cycle) ON (y.id)",
+            "CREATE INDEX project_id IF NOT EXISTS FOR (p:Project) ON (p.id)",
+        ],
+    ),
+    (
+        2,
+        &[
+            "CREATE INDEX comp_path IF NOT EXISTS FOR (c:Component) ON (c.path)",
+            "CREATE INDEX issue_path IF NOT EXISTS FOR (i:Issue) ON (i.path)",
+            "CREATE INDEX artifact_path IF NOT EXISTS FOR (a:Artifact) ON (a.path)",
+        ],
+    ),
+];
 
 /// What the graph mirror holds of a node.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -135,15 +148,20 @@ fn db(e: impl std::fmt::Display) -> MirrorError {
     MirrorError::Database(e.to_string())
 }
 
-/// `bolt://[user:password@]host[:port]` → address and credentials.
-/// A Bolt URL's parts: host, port, and (user, password).
-type BoltUrl = (String, u16, Option<(String, String)>);
+/// A Bolt URL's parts: host, port, (user, password), and whether to route
+/// (`neo4j://`, a cluster) or talk to that server only (`bolt://`).
+type BoltUrl = (String, u16, Option<(String, String)>, bool);
 
+/// `bolt://[user:password@]host[:port]` (or `neo4j://…`) → its parts.
 fn parse_url(url: &str) -> Result<BoltUrl, MirrorError> {
-    let rest = url
-        .strip_prefix("bolt://")
-        .or_else(|| url.strip_prefix("neo4j://"))
-        .ok_or_else(|| MirrorError::Connect(format!("{url}: not a bolt:// URL")))?;
+    let (rest, routing) = match url.strip_prefix("bolt://") {
+        Some(r) => (r, false),
+        None => (
+            url.strip_prefix("neo4j://")
+                .ok_or_else(|| MirrorError::Connect(format!("{url}: not a bolt:// URL")))?,
+            true,
+        ),
+    };
     let rest = rest.trim_end_matches('/');
     let (auth, host) = match rest.rsplit_once('@') {
         Some((a, h)) => {
@@ -160,7 +178,7 @@ fn parse_url(url: &str) -> Result<BoltUrl, MirrorError> {
         ),
         None => (host.to_owned(), 7687),
     };
-    Ok((host, port, auth))
+    Ok((host, port, auth, routing))
 }
 
 fn send(v: &Value) -> ValueSend {
@@ -213,13 +231,15 @@ impl Neo4j {
     /// Connects, checks the server answers, and applies the migrations not
     /// applied yet.
     pub fn connect(url: &str) -> Result<Neo4j, MirrorError> {
-        let (host, port, auth) = parse_url(url)?;
+        let (host, port, auth, routing) = parse_url(url)?;
         let token = match auth {
             Some((u, p)) => AuthToken::new_basic_auth(u, p),
             None => AuthToken::new_none_auth(),
         };
         let driver = Driver::new(
-            ConnectionConfig::new(Address::from((host.as_str(), port))),
+            // The driver routes by default: a `bolt://` server's advertised
+            // address would be used instead of the one given.
+            ConnectionConfig::new(Address::from((host.as_str(), port))).with_routing(routing),
             DriverConfig::new().with_auth(Arc::new(token)),
         );
         driver
@@ -355,10 +375,7 @@ impl Neo4j {
                     continue;
                 }
             }
-            let mut m = HashMap::new();
-            m.insert("id".to_owned(), ValueSend::String(g.id.clone()));
-            m.insert("props".to_owned(), props(&g, hash));
-            node_up.entry(l).or_default().push(ValueSend::Map(m));
+            node_up.entry(l).or_default().push(node_value(&g, hash));
             wanted.insert(k);
         }
         let mut node_gone: BTreeMap<String, Vec<ValueSend>> = BTreeMap::new();
@@ -416,58 +433,163 @@ impl Neo4j {
                     .push(send(&serde_json::json!({"from": a, "to": b, "source": s})));
             }
         }
+        let mut statements = Vec::new();
+        for (t, list) in &edge_gone {
+            batched(
+                &mut statements,
+                format!(
+                    "UNWIND $rows AS r MATCH (a {{id: r.from}})-[e:{t} {{source: r.source}}]->(b {{id: r.to}}) DELETE e"
+                ),
+                list,
+            );
+        }
+        for (l, ids) in &node_gone {
+            batched(
+                &mut statements,
+                format!("UNWIND $rows AS id MATCH (n:{l} {{id: id}}) DETACH DELETE n"),
+                ids,
+            );
+        }
+        upserts(&mut statements, &node_up, &edge_up);
+        self.transaction(&statements)?;
+        Ok(SyncReport {
+            tables: vec![nodes, edges],
+            elapsed: start.elapsed(),
+        })
+    }
+
+    /// Runs `statements` in one explicit transaction: all or nothing.
+    fn transaction(&self, statements: &Statements) -> Result<(), MirrorError> {
+        if statements.is_empty() {
+            return Ok(());
+        }
         let mut session = self.driver.session(SessionConfig::new());
         // The driver's error type is large; it is the closure's, not ours.
         #[allow(clippy::result_large_err)]
         session
             .transaction()
             .run(|tx| {
-                for (t, list) in &edge_gone {
-                    for chunk in list.chunks(BATCH) {
-                        tx.query(format!(
-                            "UNWIND $rows AS r MATCH (a {{id: r.from}})-[e:{t} {{source: r.source}}]->(b {{id: r.to}}) DELETE e"
-                        ))
-                        .with_parameters(params(vec![("rows", ValueSend::List(chunk.to_vec()))]))
+                for (q, p) in statements {
+                    tx.query(q.as_str())
+                        .with_parameters(p.clone())
                         .run()?
                         .consume()?;
-                    }
-                }
-                for (l, ids) in &node_gone {
-                    for chunk in ids.chunks(BATCH) {
-                        tx.query(format!(
-                            "UNWIND $ids AS id MATCH (n:{l} {{id: id}}) DETACH DELETE n"
-                        ))
-                        .with_parameters(params(vec![("ids", ValueSend::List(chunk.to_vec()))]))
-                        .run()?
-                        .consume()?;
-                    }
-                }
-                for (l, list) in &node_up {
-                    for chunk in list.chunks(BATCH) {
-                        tx.query(format!(
-                            "UNWIND $rows AS r MERGE (n:{l} {{id: r.id}}) SET n += r.props"
-                        ))
-                        .with_parameters(params(vec![("rows", ValueSend::List(chunk.to_vec()))]))
-                        .run()?
-                        .consume()?;
-                    }
-                }
-                for ((t, a, b), list) in &edge_up {
-                    for chunk in list.chunks(BATCH) {
-                        tx.query(format!(
-                            "UNWIND $rows AS r MATCH (a:{a} {{id: r.from}}) MATCH (b:{b} {{id: r.to}}) \
-                             MERGE (a)-[e:{t} {{source: r.source}}]->(b) SET e += r.props"
-                        ))
-                        .with_parameters(params(vec![("rows", ValueSend::List(chunk.to_vec()))]))
-                        .run()?
-                        .consume()?;
-                    }
                 }
                 tx.commit()
             })
-            .map_err(db)?;
+            .map_err(db)
+    }
+
+    /// Brings the nodes and relationships of the files `paths` up to date
+    /// from `g` (the graph with the change applied: the watcher's), in one
+    /// transaction, as [`Postgres::apply`](super::postgres::Postgres::apply)
+    /// does for its tables: the result is what [`Neo4j::sync`] would make
+    /// of it.
+    pub fn apply(
+        &self,
+        store: &schema::store::Store,
+        g: &crate::Graph,
+        inferred: &[crate::inferred::Inferred],
+        paths: &[String],
+    ) -> Result<SyncReport, MirrorError> {
+        let mut d = super::rows::delta(store, g, inferred, paths);
+        let orphans = self.orphans(&d.gone)?;
+        super::rows::reattach(&mut d, store, g, inferred, &orphans);
+        self.write(&d)
+    }
+
+    /// The nodes whose parent is a node of one of the `gone` files (see
+    /// [`super::rows::reattach`]).
+    pub fn orphans(&self, gone: &[String]) -> Result<Vec<Uuid>, MirrorError> {
+        if gone.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = || ValueSend::List(gone.iter().cloned().map(ValueSend::String).collect());
+        let mut out = Vec::new();
+        for l in FILE_LABELS {
+            for mut r in self.read(
+                &format!(
+                    "UNWIND $paths AS p MATCH (n:{l} {{path: p}})-[:HAS_CHILD]->(c) \
+                     WHERE c.path IS NULL OR NOT c.path IN $paths RETURN DISTINCT c.id AS id"
+                ),
+                params(vec![("paths", list())]),
+            )? {
+                if let Some(id) = take(&mut r, "id").as_str().and_then(|s| s.parse().ok()) {
+                    out.push(id);
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Writes a [`Delta`](super::rows::Delta) in one transaction: the
+    /// nodes of gone files leave with their relationships, every touched
+    /// node's relationships are replaced, the delta's nodes and
+    /// relationships are upserted.
+    pub fn write(&self, d: &super::rows::Delta) -> Result<SyncReport, MirrorError> {
+        let start = std::time::Instant::now();
+        let label_of = |id: &Uuid| d.kinds.get(id).and_then(|k| label(k));
+        let mut statements = Statements::new();
+        let gone: Vec<ValueSend> = d.gone.iter().cloned().map(ValueSend::String).collect();
+        for l in FILE_LABELS {
+            batched(
+                &mut statements,
+                format!("UNWIND $rows AS p MATCH (n:{l} {{path: p}}) DETACH DELETE n"),
+                &gone,
+            );
+        }
+        let mut touched: BTreeMap<&str, Vec<ValueSend>> = BTreeMap::new();
+        for id in &d.touched {
+            if let Some(l) = label_of(id) {
+                touched
+                    .entry(l)
+                    .or_default()
+                    .push(ValueSend::String(id.to_string()));
+            }
+        }
+        for (l, ids) in &touched {
+            batched(
+                &mut statements,
+                format!("UNWIND $rows AS id MATCH (n:{l} {{id: id}})-[e]-() DELETE e"),
+                ids,
+            );
+        }
+        let mut node_up: BTreeMap<&str, Vec<ValueSend>> = BTreeMap::new();
+        for r in &d.rows.nodes {
+            if let Some(l) = label(&r.kind) {
+                let g = GraphNode::of(r);
+                let hash = g.hash();
+                node_up.entry(l).or_default().push(node_value(&g, hash));
+            }
+        }
+        let mut edge_up: BTreeMap<(String, &str, &str), Vec<ValueSend>> = BTreeMap::new();
+        for e in &d.rows.edges {
+            if let (Some(a), Some(b)) = (label_of(&e.from_id), label_of(&e.to_id)) {
+                edge_up
+                    .entry((e.kind.clone(), a, b))
+                    .or_default()
+                    .push(edge_value(e, e.hash()));
+            }
+        }
+        upserts(&mut statements, &node_up, &edge_up);
+        self.transaction(&statements)?;
         Ok(SyncReport {
-            tables: vec![nodes, edges],
+            tables: vec![
+                TableCount {
+                    table: "nodes".into(),
+                    inserted: 0,
+                    updated: d.rows.nodes.len(),
+                    deleted: d.gone.len(),
+                },
+                TableCount {
+                    table: "relationships".into(),
+                    inserted: d.rows.edges.len(),
+                    updated: 0,
+                    deleted: 0,
+                },
+            ],
             elapsed: start.elapsed(),
         })
     }
@@ -636,6 +758,52 @@ fn diff(table: &str, key: &str, fields: Vec<String>) -> Difference {
     }
 }
 
+/// Statements of one transaction: Cypher and its parameters.
+type Statements = Vec<(String, HashMap<String, ValueSend>)>;
+
+/// Adds `query` once per [`BATCH`] of `rows`, bound to `$rows`.
+fn batched(statements: &mut Statements, query: String, rows: &[ValueSend]) {
+    for chunk in rows.chunks(BATCH) {
+        statements.push((
+            query.clone(),
+            params(vec![("rows", ValueSend::List(chunk.to_vec()))]),
+        ));
+    }
+}
+
+/// Node upserts by label, then relationship upserts by (type, from label,
+/// to label): both ends are matched by label and id.
+fn upserts(
+    statements: &mut Statements,
+    nodes: &BTreeMap<&str, Vec<ValueSend>>,
+    edges: &BTreeMap<(String, &str, &str), Vec<ValueSend>>,
+) {
+    for (l, list) in nodes {
+        batched(
+            statements,
+            format!("UNWIND $rows AS r MERGE (n:{l} {{id: r.id}}) SET n += r.props"),
+            list,
+        );
+    }
+    for ((t, a, b), list) in edges {
+        batched(
+            statements,
+            format!(
+                "UNWIND $rows AS r MATCH (a:{a} {{id: r.from}}) MATCH (b:{b} {{id: r.to}}) \
+                 MERGE (a)-[e:{t} {{source: r.source}}]->(b) SET e += r.props"
+            ),
+            list,
+        );
+    }
+}
+
+fn node_value(g: &GraphNode, hash: i64) -> ValueSend {
+    let mut m = HashMap::new();
+    m.insert("id".to_owned(), ValueSend::String(g.id.clone()));
+    m.insert("props".to_owned(), props(g, hash));
+    ValueSend::Map(m)
+}
+
 fn label(kind: &str) -> Option<&'static str> {
     LABELS.iter().find(|(k, _)| *k == kind).map(|(_, l)| *l)
 }
@@ -675,3 +843,18 @@ WITH i, count(DISTINCT b) AS blockers, count(DISTINCT c) AS children
 WHERE blockers = 0 AND children = 0
 RETURN DISTINCT i.key AS key
 ORDER BY key";
+
+/// The seed's "everything within N hops" in Cypher: the nodes within
+/// `hops` relationships of the node `$id` in either direction, over every
+/// layer, never through the project node, with their distance — what
+/// `query::near` answers — as `kind`, `key`, `d`. The bound is part of
+/// the pattern (Cypher takes no parameter there), so every variable-length
+/// pattern stays bounded.
+pub fn near_cypher(hops: u32) -> String {
+    format!(
+        "MATCH p = (s {{id: $id}})-[*0..{hops}]-(n)
+WHERE none(x IN tail(nodes(p)) WHERE x:Project)
+RETURN toLower(labels(n)[0]) AS kind, n.key AS key, min(length(p)) AS d
+ORDER BY d, kind, key"
+    )
+}

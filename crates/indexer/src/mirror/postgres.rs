@@ -17,8 +17,12 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Postgres as Pg, Transaction};
 use uuid::Uuid;
 
-use super::rows::{ActorRow, CommentRow, EdgeRow, Keyed, NodeRow, ProjectRow, Rows, differing};
+use super::audit::{AuditCommit, AuditPlan, AuditRow, hash_rows};
+use super::rows::{
+    ActorRow, AttachmentRow, CommentRow, EdgeRow, Keyed, NodeRow, ProjectRow, Rows, differing,
+};
 use super::{Difference, MirrorError, SyncReport, TableCount, Verify};
+use crate::git::CommitInfo;
 
 /// The seed's "unblocked leaves in a subtree" as SQL over the mirror: open
 /// issues at or below node `$1` (through `parent_id`) with no open
@@ -128,6 +132,16 @@ impl Postgres {
         report
             .tables
             .push(table(&mut tx, "nl_comments", "id::text", &rows.comments, force).await?);
+        report.tables.push(
+            table(
+                &mut tx,
+                "nl_attachments",
+                "artifact_id::text",
+                &rows.attachments,
+                force,
+            )
+            .await?,
+        );
         let items = (rows.nodes.len() + rows.comments.len()) as i64;
         sqlx::query(
             "INSERT INTO nl_sync (one, synced_at, items) VALUES (true, now(), $1)
@@ -225,6 +239,20 @@ impl Postgres {
         for chunk in d.rows.comments.iter().collect::<Vec<_>>().chunks(BATCH) {
             CommentRow::upsert(&mut tx, chunk).await.map_err(db)?;
         }
+        // An artifact's attachment row goes with its file, or when the file
+        // no longer names stored content.
+        let node_ids: Vec<Uuid> = d.rows.nodes.iter().map(|r| r.id).collect();
+        let attachments_gone =
+            sqlx::query("DELETE FROM nl_attachments WHERE path = ANY($1) OR artifact_id = ANY($2)")
+                .bind(&d.gone)
+                .bind(&node_ids)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?
+                .rows_affected() as usize;
+        for chunk in d.rows.attachments.iter().collect::<Vec<_>>().chunks(BATCH) {
+            AttachmentRow::upsert(&mut tx, chunk).await.map_err(db)?;
+        }
         sqlx::query(
             "INSERT INTO nl_sync (one, synced_at, items) VALUES (true, now(), 0)
              ON CONFLICT (one) DO UPDATE SET synced_at = now()",
@@ -253,9 +281,178 @@ impl Postgres {
                     updated: d.rows.comments.len(),
                     deleted: comments_gone,
                 },
+                TableCount {
+                    table: "nl_attachments".into(),
+                    inserted: d.rows.attachments.len(),
+                    updated: 0,
+                    deleted: attachments_gone,
+                },
             ],
             elapsed: start.elapsed(),
         })
+    }
+
+    /// The commits the audit log holds.
+    pub async fn audit_known(&self) -> Result<HashSet<String>, MirrorError> {
+        Ok(
+            sqlx::query_as::<_, (String,)>("SELECT commit_id FROM nl_audit_commits")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?
+                .into_iter()
+                .map(|r| r.0)
+                .collect(),
+        )
+    }
+
+    /// Writes an [`AuditPlan`] in one transaction: commits no longer on
+    /// the chain and those in `replace` leave with their rows, the plan's
+    /// new commits arrive with theirs.
+    pub async fn write_audit(
+        &self,
+        plan: &AuditPlan,
+        replace: &[String],
+    ) -> Result<TableCount, MirrorError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let chain: Vec<String> = plan.chain.iter().map(|c| c.id.clone()).collect();
+        let deleted = sqlx::query(
+            "DELETE FROM nl_audit_commits WHERE NOT (commit_id = ANY($1)) OR commit_id = ANY($2)",
+        )
+        .bind(&chain)
+        .bind(replace)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected() as usize;
+        for chunk in plan.new.chunks(BATCH) {
+            let col = |f: fn(&AuditCommit) -> String| chunk.iter().map(f).collect::<Vec<_>>();
+            sqlx::query(
+                "INSERT INTO nl_audit_commits (commit_id, parent_id, position, author, email, at,
+                 summary, hash)
+                 SELECT u.id, u.parent, u.position, u.author, u.email, to_timestamp(u.time),
+                     u.summary, u.hash
+                 FROM UNNEST($1::text[], $2::text[], $3::int4[], $4::text[], $5::text[],
+                     $6::int8[], $7::text[], $8::int8[])
+                     AS u(id, parent, position, author, email, time, summary, hash)",
+            )
+            .bind(col(|c| c.info.id.clone()))
+            .bind(
+                chunk
+                    .iter()
+                    .map(|c| c.info.parent.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(chunk.iter().map(|c| c.position).collect::<Vec<_>>())
+            .bind(col(|c| c.info.author.clone()))
+            .bind(col(|c| c.info.email.clone()))
+            .bind(chunk.iter().map(|c| c.info.time).collect::<Vec<_>>())
+            .bind(col(|c| c.info.summary.clone()))
+            .bind(chunk.iter().map(AuditCommit::hash).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        let rows: Vec<&AuditRow> = plan.new.iter().flat_map(|c| &c.rows).collect();
+        for chunk in rows.chunks(BATCH) {
+            sqlx::query(
+                "INSERT INTO nl_audit (commit_id, seq, item_key, event, field, before, after)
+                 SELECT * FROM UNNEST($1::text[], $2::int4[], $3::text[], $4::text[],
+                     $5::text[], $6::jsonb[], $7::jsonb[])",
+            )
+            .bind(
+                chunk
+                    .iter()
+                    .map(|r| r.commit_id.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(chunk.iter().map(|r| r.seq).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|r| r.item_key.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|r| r.event.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|r| r.field.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|r| r.before.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|r| r.after.clone()).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(TableCount {
+            table: "nl_audit_commits".into(),
+            inserted: plan.new.len(),
+            updated: 0,
+            deleted,
+        })
+    }
+
+    /// Compares the audit log with the chain: commits missing or no longer
+    /// on it, and commits whose metadata or changes (their hash computed
+    /// again from the rows held) differ from what was written.
+    pub async fn verify_audit(&self, chain: &[CommitInfo]) -> Result<Verify, MirrorError> {
+        type Held = (String, Option<String>, i32, String, String, String, i64);
+        let held: Vec<Held> = sqlx::query_as(
+            "SELECT commit_id, parent_id, position, author, email, summary, hash
+             FROM nl_audit_commits",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        let rows: Vec<AuditRow> = sqlx::query_as(
+            "SELECT commit_id, seq, item_key, event, field, before, after
+             FROM nl_audit ORDER BY commit_id, seq",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        let mut by_commit: HashMap<&str, Vec<AuditRow>> = HashMap::new();
+        for r in &rows {
+            by_commit
+                .entry(r.commit_id.as_str())
+                .or_default()
+                .push(r.clone());
+        }
+        let mut held: BTreeMap<String, Held> = held.into_iter().map(|h| (h.0.clone(), h)).collect();
+        let mut v = Verify {
+            checked: chain.len(),
+            ..Verify::default()
+        };
+        let diff = |key: &str, fields: Vec<String>| Difference {
+            table: "nl_audit_commits".into(),
+            key: key.to_owned(),
+            fields,
+        };
+        for (position, c) in chain.iter().enumerate() {
+            let Some(h) = held.remove(&c.id) else {
+                v.missing.push(diff(&c.id, Vec::new()));
+                continue;
+            };
+            let mut fields = Vec::new();
+            if h.1 != c.parent {
+                fields.push("parent_id".to_owned());
+            }
+            if h.2 as usize != position {
+                fields.push("position".to_owned());
+            }
+            if h.3 != c.author {
+                fields.push("author".to_owned());
+            }
+            if h.4 != c.email {
+                fields.push("email".to_owned());
+            }
+            if h.5 != c.summary {
+                fields.push("summary".to_owned());
+            }
+            let rows = by_commit.get(c.id.as_str()).map_or(&[][..], Vec::as_slice);
+            if hash_rows(rows) != h.6 {
+                fields.push("changes".to_owned());
+            }
+            if !fields.is_empty() {
+                v.mismatched.push(diff(&c.id, fields));
+            }
+        }
+        for k in held.into_keys() {
+            v.orphans.push(diff(&k, Vec::new()));
+        }
+        Ok(v)
     }
 
     /// Compares every row with the files.
@@ -306,6 +503,16 @@ impl Postgres {
             )
             .await?,
         );
+        compare(
+            &mut v,
+            "nl_attachments",
+            &rows.attachments,
+            self.fetch::<AttachmentRow>(
+                "SELECT artifact_id, path, storage, sha256, file, url, mime_type, size
+                 FROM nl_attachments",
+            )
+            .await?,
+        );
         Ok(v)
     }
 
@@ -328,6 +535,9 @@ impl Postgres {
             "nl_nodes",
             "nl_edges",
             "nl_comments",
+            "nl_attachments",
+            "nl_audit_commits",
+            "nl_audit",
         ] {
             let (n,): (i64,) = sqlx::query_as(AssertSqlSafe(format!("SELECT count(*) FROM {t}")))
                 .fetch_one(&self.pool)
@@ -639,6 +849,42 @@ impl PgTable for CommentRow {
         .bind(body)
         .bind(html)
         .bind(reactions)
+        .bind(hash)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+    }
+}
+
+impl PgTable for AttachmentRow {
+    async fn upsert(tx: &mut Transaction<'static, Pg>, rows: &[&Self]) -> Result<(), sqlx::Error> {
+        let id: Vec<Uuid> = rows.iter().map(|r| r.artifact_id).collect();
+        let path: Vec<String> = rows.iter().map(|r| r.path.clone()).collect();
+        let storage: Vec<String> = rows.iter().map(|r| r.storage.clone()).collect();
+        let sha: Vec<Option<String>> = rows.iter().map(|r| r.sha256.clone()).collect();
+        let file: Vec<Option<String>> = rows.iter().map(|r| r.file.clone()).collect();
+        let url: Vec<Option<String>> = rows.iter().map(|r| r.url.clone()).collect();
+        let mime: Vec<Option<String>> = rows.iter().map(|r| r.mime_type.clone()).collect();
+        let size: Vec<Option<i64>> = rows.iter().map(|r| r.size).collect();
+        let hash: Vec<i64> = rows.iter().map(|r| r.hash()).collect();
+        sqlx::query(
+            "INSERT INTO nl_attachments (artifact_id, path, storage, sha256, file, url,
+             mime_type, size, hash)
+         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+             $6::text[], $7::text[], $8::bigint[], $9::bigint[])
+         ON CONFLICT (artifact_id) DO UPDATE SET path = EXCLUDED.path,
+             storage = EXCLUDED.storage, sha256 = EXCLUDED.sha256, file = EXCLUDED.file,
+             url = EXCLUDED.url, mime_type = EXCLUDED.mime_type, size = EXCLUDED.size,
+             hash = EXCLUDED.hash",
+        )
+        .bind(id)
+        .bind(path)
+        .bind(storage)
+        .bind(sha)
+        .bind(file)
+        .bind(url)
+        .bind(mime)
+        .bind(size)
         .bind(hash)
         .execute(&mut **tx)
         .await

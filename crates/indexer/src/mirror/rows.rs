@@ -88,6 +88,22 @@ pub struct CommentRow {
     pub reactions: Value,
 }
 
+/// What an artifact's file says of content stored for it: an uploaded
+/// attachment (`storage` `attachment`, by `sha256`) or a repository file
+/// (`storage` `file`, at `file`).
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct AttachmentRow {
+    pub artifact_id: Uuid,
+    /// The artifact's file.
+    pub path: String,
+    pub storage: String,
+    pub sha256: Option<String>,
+    pub file: Option<String>,
+    pub url: Option<String>,
+    pub mime_type: Option<String>,
+    pub size: Option<i64>,
+}
+
 /// Everything a mirror holds.
 #[derive(Debug, Clone, Default)]
 pub struct Rows {
@@ -96,6 +112,7 @@ pub struct Rows {
     pub nodes: Vec<NodeRow>,
     pub edges: Vec<EdgeRow>,
     pub comments: Vec<CommentRow>,
+    pub attachments: Vec<AttachmentRow>,
 }
 
 /// A row's identity within its table and its content hash.
@@ -123,6 +140,11 @@ impl Keyed for ActorRow {
 impl Keyed for NodeRow {
     fn key(&self) -> String {
         self.id.to_string()
+    }
+}
+impl Keyed for AttachmentRow {
+    fn key(&self) -> String {
+        self.artifact_id.to_string()
     }
 }
 impl Keyed for EdgeRow {
@@ -225,7 +247,40 @@ pub fn rows(ws: &Workspace, g: &Graph, inferred: &[Inferred]) -> Rows {
     out.edges.sort_by_key(Keyed::key);
     out.edges.dedup_by(|a, b| a.key() == b.key());
     out.comments = ws.items.iter().filter_map(comment_row).collect();
+    out.attachments = ws.items.iter().filter_map(attachment_row).collect();
     out
+}
+
+/// The path under which the server serves uploaded attachments.
+const ATTACHMENTS_URL: &str = "/api/v1/attachments/";
+
+/// The attachment row of an artifact with stored content.
+fn attachment_row(item: &Item) -> Option<AttachmentRow> {
+    let (Fields::Artifact(a), Some(id)) = (&item.fields, &item.id) else {
+        return None;
+    };
+    let url = a.url.as_ref().map(|u| u.value.clone());
+    let sha = url
+        .as_deref()
+        .and_then(|u| u.strip_prefix(ATTACHMENTS_URL))
+        .filter(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_owned);
+    let file = a.file.as_ref().map(|f| f.value.clone());
+    let storage = match (&sha, &file) {
+        (Some(_), _) => "attachment",
+        (None, Some(_)) => "file",
+        (None, None) => return None,
+    };
+    Some(AttachmentRow {
+        artifact_id: id.value,
+        path: item.path.clone(),
+        storage: storage.to_owned(),
+        sha256: sha,
+        file,
+        url,
+        mime_type: a.mime_type.clone(),
+        size: a.size.map(|s| s as i64),
+    })
 }
 
 type InferredByKey<'a> = HashMap<(EdgeKind, &'a str, &'a str), &'a Inferred>;
@@ -355,11 +410,15 @@ fn comment_row(item: &Item) -> Option<CommentRow> {
 /// Marks node `n` touched: its incident edges are rewritten.
 fn touch(d: &mut Delta, g: &Graph, n: NodeIndex, by_key: &InferredByKey<'_>) {
     d.touched.push(id_of(g, n));
+    d.kinds.insert(id_of(g, n), g.node(n).kind.as_str());
     for e in g
         .inner()
         .edges_directed(n, petgraph::Direction::Outgoing)
         .chain(g.inner().edges_directed(n, petgraph::Direction::Incoming))
     {
+        for end in [e.source(), e.target()] {
+            d.kinds.insert(id_of(g, end), g.node(end).kind.as_str());
+        }
         d.rows.edges.push(edge_row(g, e, by_key));
     }
 }
@@ -418,6 +477,9 @@ pub struct Delta {
     pub touched: Vec<Uuid>,
     /// Files that are gone or no longer parse: their rows leave.
     pub gone: Vec<String>,
+    /// The kind (`NodeKind::as_str`) of every node `rows` names, ends of
+    /// edges included: what a graph mirror labels them.
+    pub kinds: HashMap<Uuid, &'static str>,
 }
 
 /// The [`Delta`] of the files `paths` (workspace-relative): each is read
@@ -440,6 +502,7 @@ pub fn delta(
             d.rows.comments.extend(comment_row(item));
             continue;
         }
+        d.rows.attachments.extend(attachment_row(item));
         let Some(n) = g.by_path(&item.path) else {
             continue;
         };

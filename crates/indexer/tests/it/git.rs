@@ -24,13 +24,13 @@ members:
 ";
 
 /// A repository in a temporary directory.
-struct Git {
+pub struct Git {
     _dir: tempfile::TempDir,
-    root: PathBuf,
+    pub root: PathBuf,
 }
 
 impl Git {
-    fn new() -> Git {
+    pub fn new() -> Git {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let root = dir.path().canonicalize().expect("canonical");
         let g = Git { _dir: dir, root };
@@ -38,7 +38,7 @@ impl Git {
         g
     }
 
-    fn git(&self, args: &[&str]) -> String {
+    pub fn git(&self, args: &[&str]) -> String {
         let out = Command::new("git")
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("GIT_CONFIG_NOSYSTEM", "1")
@@ -71,23 +71,23 @@ impl Git {
         String::from_utf8(out.stdout).expect("UTF-8")
     }
 
-    fn write(&self, rel: &str, text: &str) {
+    pub fn write(&self, rel: &str, text: &str) {
         let p = self.root.join(rel);
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
         std::fs::write(p, text).expect("write");
     }
 
-    fn remove(&self, rel: &str) {
+    pub fn remove(&self, rel: &str) {
         std::fs::remove_file(self.root.join(rel)).expect("remove");
     }
 
-    fn commit(&self, message: &str) -> String {
+    pub fn commit(&self, message: &str) -> String {
         self.git(&["add", "-A"]);
         self.git(&["commit", "-q", "--allow-empty", "-m", message]);
         self.git(&["rev-parse", "HEAD"]).trim().to_owned()
     }
 
-    fn path(&self, rel: &str) -> PathBuf {
+    pub fn path(&self, rel: &str) -> PathBuf {
         self.root.join(rel)
     }
 }

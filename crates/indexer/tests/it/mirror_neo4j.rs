@@ -2,69 +2,16 @@
 //! the PATH; `tests/run` installs it), one fresh in-memory graph per test
 //! on a free port.
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use neo4j::ValueSend;
 use nonlinear_indexer::mirror::{self, neo4j::Neo4j};
 use nonlinear_indexer::{NodeKind, query};
 use schema::store::Store;
 
-/// A Bolt server of its own, stopped when dropped.
-struct Bolt {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Bolt {
-    fn start() -> Bolt {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let bin = std::env::var("NONLINEAR_TEST_BOLT_SERVER")
-            .unwrap_or_else(|_| "kglite-bolt-server".into());
-        let child = Command::new(&bin)
-            .arg("--graph")
-            .arg(dir.path().join("g.kgl"))
-            .args([
-                "--storage",
-                "memory",
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{bin} (tests/run installs it): {e}"));
-        let t = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                t.elapsed() < Duration::from_secs(20),
-                "the Bolt server listens"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Bolt {
-            child,
-            url: format!("bolt://127.0.0.1:{port}"),
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Bolt {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+#[path = "../../../../tests/support/bolt.rs"]
+mod bolt;
+use bolt::Bolt;
 
 fn demo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -82,7 +29,7 @@ fn sync_is_idempotent_verifies_and_follows_changes() {
     let store = Store::at(dir.path());
     let rows = mirror::rows_of(&store);
     let neo = Neo4j::connect(&bolt.url).expect("connect and migrate");
-    assert_eq!(neo.schema_version().expect("version"), Some(1));
+    assert_eq!(neo.schema_version().expect("version"), Some(2));
     let first = neo.sync(&rows).expect("sync");
     assert_eq!(first.tables[0].inserted, rows.nodes.len(), "{first:?}");
     assert_eq!(first.tables[1].inserted, rows.edges.len(), "{first:?}");
@@ -100,7 +47,7 @@ fn sync_is_idempotent_verifies_and_follows_changes() {
                 &["n"]
             )
             .expect("count")[0][0],
-        serde_json::json!(1)
+        serde_json::json!(2)
     );
 
     // A title edited behind the mirror's back, an orphan node.
@@ -189,4 +136,210 @@ fn ready_work_in_cypher_equals_the_engine() {
             .collect();
         assert_eq!(got, want, "under {}", g.node(root).key);
     }
+}
+
+/// Applying the delta of the changed files leaves the graph exactly as a
+/// whole sync would (the changes of the Postgres test: edits, a deletion
+/// with comments, a new issue with links, a move, a parent removed).
+#[test]
+fn applying_a_delta_equals_a_full_sync() {
+    let bolt = Bolt::start();
+    let dir = demo();
+    let store = Store::at(dir.path());
+    let neo = Neo4j::connect(&bolt.url).expect("connect");
+    neo.sync(&mirror::rows_of(&store)).expect("sync");
+    let changed = crate::mirror_pg::change_the_demo(&store);
+    let (g, inferred) = mirror::graph_of(&store, &store.load());
+    neo.apply(&store, &g, &inferred, &changed).expect("apply");
+    let full = mirror::rows_of(&store);
+    let v = neo.verify(&full).expect("verify");
+    assert!(v.is_clean(), "{v:?}");
+    // Nothing left for a sync to do.
+    let r = neo.sync(&full).expect("sync");
+    assert_eq!(r.changes(), 0, "{r:?}");
+}
+
+/// The seed's other example, everything within 3 hops, as Cypher over the
+/// mirror gives what `query::near` gives, from every node of the demo.
+#[test]
+fn three_hops_in_cypher_equals_the_engine() {
+    let bolt = Bolt::start();
+    let dir = demo();
+    let store = Store::at(dir.path());
+    let rows = mirror::rows_of(&store);
+    let neo = Neo4j::connect(&bolt.url).expect("connect");
+    neo.sync(&rows).expect("sync");
+    let (g, _) = mirror::graph_of(&store, &store.load());
+    let cypher = mirror::neo4j::near_cypher(3);
+    for n in g.inner().node_indices() {
+        let mut want: Vec<(String, String, i64)> = query::near(&g, n, 3, &[])
+            .into_iter()
+            .map(|(m, d)| {
+                let node = g.node(m);
+                (node.kind.as_str().to_owned(), node.key.clone(), d as i64)
+            })
+            .collect();
+        want.sort();
+        let id = rows
+            .nodes
+            .iter()
+            .find(|r| r.key == g.node(n).key && r.kind == g.node(n).kind.as_str())
+            .expect("the node's row")
+            .id;
+        let mut got: Vec<(String, String, i64)> = neo
+            .column(
+                &cypher,
+                [("id".to_owned(), ValueSend::String(id.to_string()))]
+                    .into_iter()
+                    .collect(),
+                &["kind", "key", "d"],
+            )
+            .expect("near in Cypher")
+            .into_iter()
+            .map(|r| {
+                (
+                    r[0].as_str().unwrap_or_default().to_owned(),
+                    r[1].as_str().unwrap_or_default().to_owned(),
+                    r[2].as_i64().unwrap_or(-1),
+                )
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got, want, "from {}", g.node(n).key);
+    }
+}
+
+/// A TCP proxy in front of the Bolt server that can cut every connection
+/// once the client has sent `armed` bytes: a network outage in the middle
+/// of a transaction.
+struct Cutter {
+    url: String,
+    armed: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    cuts: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Cutter {
+    fn new(port: u16) -> Cutter {
+        use std::io::{Read, Write};
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!(
+            "bolt://127.0.0.1:{}",
+            listener.local_addr().expect("addr").port()
+        );
+        let armed = Arc::new(AtomicUsize::new(usize::MAX));
+        let cuts = Arc::new(AtomicUsize::new(0));
+        let (a, c) = (armed.clone(), cuts.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let Ok(server) = TcpStream::connect(("127.0.0.1", port)) else {
+                    continue;
+                };
+                let (mut c_in, mut s_out) = (
+                    client.try_clone().expect("clone"),
+                    server.try_clone().expect("clone"),
+                );
+                let (a, cuts) = (a.clone(), c.clone());
+                let (client2, server2) = (
+                    client.try_clone().expect("clone"),
+                    server.try_clone().expect("clone"),
+                );
+                // Client → server, counting down the armed bytes.
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16 * 1024];
+                    loop {
+                        let n = match c_in.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        let left = a.load(Ordering::SeqCst);
+                        if left != usize::MAX {
+                            if left <= n {
+                                a.store(usize::MAX, Ordering::SeqCst);
+                                cuts.fetch_add(1, Ordering::SeqCst);
+                                let _ = client2.shutdown(Shutdown::Both);
+                                let _ = server2.shutdown(Shutdown::Both);
+                                break;
+                            }
+                            a.store(left - n, Ordering::SeqCst);
+                        }
+                        if s_out.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                });
+                let (mut s_in, mut c_out) = (server, client);
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut s_in, &mut c_out);
+                    let _ = c_out.shutdown(Shutdown::Both);
+                });
+            }
+        });
+        Cutter { url, armed, cuts }
+    }
+
+    /// Cuts the connections once `bytes` more have gone to the server.
+    fn arm(&self, bytes: usize) {
+        self.armed.store(bytes, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The network fails in the middle of a sync's transaction: the sync
+/// reports an error, the graph holds what it held before (the transaction
+/// never committed), and the next sync brings it to a verified state.
+#[test]
+fn an_outage_mid_sync_recovers_to_a_verified_state() {
+    let bolt = Bolt::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let write = |files: Vec<(String, String)>| {
+        for (path, text) in files {
+            let p = dir.path().join(path);
+            std::fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
+            std::fs::write(p, text).expect("write");
+        }
+    };
+    write(schema::synth::generate(
+        &schema::synth::Shape::with_issues(2000),
+        7,
+    ));
+    let store = Store::at(dir.path());
+    let before = mirror::rows_of(&store);
+    let direct = Neo4j::connect(&bolt.url).expect("connect");
+    direct.sync(&before).expect("sync");
+
+    // Every issue's title changes: a sync of a few hundred kilobytes.
+    for item in store.load().items {
+        if item.kind() == schema::Kind::Issue {
+            let path = store.path(&item.path);
+            let text = std::fs::read_to_string(&path).expect("read");
+            let title = format!("title: {}", item.title_str());
+            std::fs::write(
+                &path,
+                text.replacen(&title, &format!("{title} (renamed)"), 1),
+            )
+            .expect("write");
+        }
+    }
+    let after = mirror::rows_of(&store);
+    let cutter = Cutter::new(bolt.port);
+    let proxied = Neo4j::connect(&cutter.url).expect("connect through the proxy");
+    cutter.arm(20_000);
+    let r = proxied.sync(&after);
+    assert!(r.is_err(), "the cut connection fails the sync: {r:?}");
+    assert_eq!(
+        cutter.cuts.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "cut once"
+    );
+    // Nothing of the broken transaction is left.
+    let v = direct.verify(&before).expect("verify");
+    assert!(v.is_clean(), "the graph is as before the sync: {v:?}");
+    // The next sync converges.
+    let r = direct.sync(&after).expect("sync again");
+    assert!(r.changes() > 0, "{r:?}");
+    let v = direct.verify(&after).expect("verify");
+    assert!(v.is_clean(), "{v:?}");
 }

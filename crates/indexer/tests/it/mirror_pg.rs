@@ -10,6 +10,7 @@ use nonlinear_indexer::mirror::postgres::Postgres;
 use nonlinear_indexer::mirror::{self, Rows};
 use nonlinear_indexer::{Graph, query};
 use schema::store::Store;
+use serde_json::Value;
 use sqlx::{Connection, Executor, PgConnection};
 
 fn admin_url() -> String {
@@ -120,6 +121,18 @@ async fn full_sync_is_idempotent_and_verifies() {
     assert_eq!(count(&first, "nl_edges"), (rows.edges.len(), 0, 0));
     assert_eq!(count(&first, "nl_comments"), (rows.comments.len(), 0, 0));
     assert!(rows.comments.len() > 3 && rows.edges.len() > 20);
+    // The demo's file artifacts have attachment rows.
+    assert_eq!(
+        count(&first, "nl_attachments"),
+        (rows.attachments.len(), 0, 0)
+    );
+    assert!(
+        rows.attachments.iter().any(|a| a.storage == "file"
+            && a.file.as_deref() == Some("docs/design/share-link-states.svg")
+            && a.size == Some(1455)),
+        "{:?}",
+        rows.attachments
+    );
     // Inferred links arrive with their evidence.
     assert!(
         rows.edges
@@ -134,7 +147,7 @@ async fn full_sync_is_idempotent_and_verifies() {
     // Connecting again migrates nothing and keeps the rows.
     let again = Postgres::connect(&db.url).await.expect("connect");
     let s = again.status().await.expect("status");
-    assert_eq!(s.schema_version, Some(2));
+    assert_eq!(s.schema_version, Some(4));
     assert!(s.synced_at.is_some());
     let nodes = s.tables.iter().find(|(t, _)| t == "nl_nodes").map(|t| t.1);
     assert_eq!(nodes, Some(rows.nodes.len() as i64));
@@ -415,6 +428,22 @@ async fn applying_a_delta_equals_a_full_sync() {
         .await
         .expect("sync");
 
+    let changed = change_the_demo(&store);
+    // The watcher's graph after the change: here, built again.
+    let (g, inferred) = mirror::graph_of(&store, &store.load());
+    pg.apply(&store, &g, &inferred, &changed)
+        .await
+        .expect("apply");
+    let full = mirror::rows_of(&store);
+    let v = pg.verify(&full).await.expect("verify");
+    assert!(v.is_clean(), "{v:?}");
+}
+
+/// Changes the demo's files as a mirror must follow: a title edited, an
+/// issue deleted with its comments, a new issue blocking another and a
+/// comment on it, a file moved (same id), a component with sub-components
+/// deleted. The paths it touched.
+pub fn change_the_demo(store: &Store) -> Vec<String> {
     let ws = store.load();
     let issues: Vec<&schema::Item> = ws
         .items
@@ -462,6 +491,17 @@ async fn applying_a_delta_equals_a_full_sync() {
     )
     .expect("comment");
     changed.push(comment.into());
+    // An uploaded attachment attached to it.
+    let upload = ".nonlinear/artifacts/NL-upld.md";
+    fs::write(
+        store.path(upload),
+        format!(
+            "---\nid: 0193a6f0-0000-7000-8000-00000000d003\nshort_id: NL-upld\ntitle: Screenshot\nkind: embed\nurl: /api/v1/attachments/{}\nmime_type: image/png\nsize: 42\nattached_to: [NL-delt]\n---\n",
+            "ab".repeat(32)
+        ),
+    )
+    .expect("artifact");
+    changed.push(upload.into());
     // Move `c` to another file name (same id).
     let moved = ".nonlinear/issues/NL-moved.md";
     fs::rename(store.path(&c.path), store.path(moved)).expect("move");
@@ -484,12 +524,139 @@ async fn applying_a_delta_equals_a_full_sync() {
     fs::remove_file(store.path(&parent.path)).expect("remove the parent");
     changed.push(parent.path.clone());
 
-    // The watcher's graph after the change: here, built again.
-    let (g, inferred) = mirror::graph_of(&store, &store.load());
-    pg.apply(&store, &g, &inferred, &changed)
+    changed
+}
+
+/// The audit log from git history: each commit's changes; a later sync
+/// computes new commits only; a rewritten branch is followed; rows changed
+/// behind the mirror's back are found and written again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_follows_the_history() {
+    use nonlinear_indexer::git::Repo;
+    use nonlinear_indexer::mirror::audit;
+    let db = Db::new().await;
+    let g = crate::git::Git::new();
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/demo"),
+        &g.root,
+    );
+    let c1 = g.commit("the demo");
+    let store = Store::at(&g.root);
+    let ws = store.load();
+    let items = ws
+        .items
+        .iter()
+        .filter(|i| i.kind() != schema::Kind::Comment)
+        .count();
+    let (issue, status) = ws
+        .items
+        .iter()
+        .find_map(|i| {
+            let s = i.issue()?.status.as_ref()?.value.clone();
+            (s != "done").then(|| (i.clone(), s))
+        })
+        .expect("an open issue");
+    let text = fs::read_to_string(store.path(&issue.path)).expect("read");
+    fs::write(
+        store.path(&issue.path),
+        text.replacen(&format!("status: {status}"), "status: done", 1),
+    )
+    .expect("write");
+    let c2 = g.commit("done");
+
+    let pg = Postgres::connect(&db.url).await.expect("connect");
+    let repo = Repo::open(&g.root).expect("repo");
+    let plan = audit::plan(&repo, "HEAD", &pg.audit_known().await.expect("known")).expect("plan");
+    assert_eq!(plan.new.len(), 2);
+    let t = pg.write_audit(&plan, &[]).await.expect("write");
+    assert_eq!((t.inserted, t.deleted), (2, 0));
+    let created: (i64,) =
+        sqlx::query_as("SELECT count(*) FROM nl_audit WHERE commit_id = $1 AND event = 'created'")
+            .bind(&c1)
+            .fetch_one(pg.pool())
+            .await
+            .expect("count");
+    assert_eq!(
+        created.0 as usize, items,
+        "the root commit creates every item"
+    );
+    type Row = (
+        String,
+        String,
+        Option<String>,
+        Option<Value>,
+        Option<Value>,
+        String,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT a.item_key, a.event, a.field, a.before, a.after, c.author
+             FROM nl_audit a JOIN nl_audit_commits c USING (commit_id)
+             WHERE commit_id = $1 ORDER BY seq",
+    )
+    .bind(&c2)
+    .fetch_all(pg.pool())
+    .await
+    .expect("rows");
+    assert_eq!(
+        rows,
+        [(
+            issue.short_str().to_owned(),
+            "field".to_owned(),
+            Some("status".to_owned()),
+            Some(Value::from(status)),
+            Some(Value::from("done")),
+            "Ana Lima".to_owned()
+        )]
+    );
+    let chain = repo.chain("HEAD").expect("chain");
+    assert!(pg.verify_audit(&chain).await.expect("verify").is_clean());
+
+    // A third commit: only it is computed.
+    g.remove(&issue.path);
+    let c3 = g.commit("gone");
+    let plan = audit::plan(&repo, "HEAD", &pg.audit_known().await.expect("known")).expect("plan");
+    assert_eq!(plan.new.len(), 1);
+    assert_eq!(plan.new[0].info.id, c3);
+    assert_eq!(plan.new[0].rows[0].event, "deleted");
+    pg.write_audit(&plan, &[]).await.expect("write");
+
+    // The branch is rewritten: the dropped commit leaves the log.
+    g.git(&["reset", "-q", "--hard", &c2]);
+    let c4 = g.commit("instead");
+    let plan = audit::plan(&repo, "HEAD", &pg.audit_known().await.expect("known")).expect("plan");
+    assert_eq!(plan.new.len(), 1);
+    let t = pg.write_audit(&plan, &[]).await.expect("write");
+    assert_eq!((t.inserted, t.deleted), (1, 1));
+    let known = pg.audit_known().await.expect("known");
+    assert!(known.contains(&c4) && !known.contains(&c3));
+    let chain = repo.chain("HEAD").expect("chain");
+    assert!(pg.verify_audit(&chain).await.expect("verify").is_clean());
+
+    // A row edited behind the mirror's back; a repair writes it again.
+    sqlx::query("UPDATE nl_audit SET after = '\"open\"' WHERE commit_id = $1")
+        .bind(&c2)
+        .execute(pg.pool())
         .await
-        .expect("apply");
-    let full = mirror::rows_of(&store);
-    let v = pg.verify(&full).await.expect("verify");
-    assert!(v.is_clean(), "{v:?}");
+        .expect("tamper");
+    let v = pg.verify_audit(&chain).await.expect("verify");
+    assert_eq!(v.mismatched.len(), 1, "{v:?}");
+    assert_eq!(
+        (
+            v.mismatched[0].key.as_str(),
+            v.mismatched[0].fields.as_slice()
+        ),
+        (c2.as_str(), &["changes".to_owned()][..])
+    );
+    let known: HashSet<String> = pg
+        .audit_known()
+        .await
+        .expect("known")
+        .into_iter()
+        .filter(|k| *k != c2)
+        .collect();
+    let plan = audit::plan(&repo, "HEAD", &known).expect("plan");
+    pg.write_audit(&plan, std::slice::from_ref(&c2))
+        .await
+        .expect("repair");
+    assert!(pg.verify_audit(&chain).await.expect("verify").is_clean());
 }

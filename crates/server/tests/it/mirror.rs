@@ -1,6 +1,7 @@
-//! `serve` keeping a Postgres mirror in sync in the background, on a
+//! `serve` keeping its mirrors in sync in the background: Postgres on a
 //! fresh database of a real server (`NONLINEAR_TEST_POSTGRES`, default
-//! `postgres://postgres@127.0.0.1:5432/postgres`), looked at with `psql`.
+//! `postgres://postgres@127.0.0.1:5432/postgres`), looked at with `psql`;
+//! Neo4j on a `kglite-bolt-server` of the test's own.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -8,6 +9,10 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::support::{Server, Ws};
+
+#[path = "../../../../tests/support/bolt.rs"]
+mod bolt;
+use bolt::Bolt;
 
 fn admin() -> String {
     std::env::var("NONLINEAR_TEST_POSTGRES")
@@ -96,12 +101,12 @@ async fn writes_reach_the_mirror_and_an_outage_catches_up() {
         Duration::from_secs(20),
     )
     .await;
-    let health = s.get("/health").await;
-    assert_eq!(
-        health.body["mirror"]["postgres"]["ok"], true,
-        "{}",
-        health.text
-    );
+    // The first sync (and the audit log) done, the health says so.
+    let ok = crate::support::eventually(Duration::from_secs(20), || async {
+        s.get("/health").await.body["mirror"]["postgres"]["ok"] == true
+    })
+    .await;
+    assert!(ok, "{}", s.get("/health").await.text);
 
     // An API write shows in the mirror within a moment.
     let u = s
@@ -120,6 +125,17 @@ async fn writes_reach_the_mirror_and_an_outage_catches_up() {
     )
     .await;
     eprintln!("write → mirror: {lag:?}");
+    // The write's commit reaches the audit log.
+    until(
+        &url,
+        &format!(
+            "SELECT count(*) FROM nl_audit WHERE item_key = '{key}' AND field = 'title'
+             AND after = '\"Mirrored by serve\"'"
+        ),
+        "1",
+        Duration::from_secs(5),
+    )
+    .await;
 
     // The database refuses connections: writes still work, the health
     // says the mirror is failing, and it catches up when it is back.
@@ -172,7 +188,129 @@ async fn writes_reach_the_mirror_and_an_outage_catches_up() {
         Duration::from_secs(40),
     )
     .await;
-    let h = s.get("/health").await;
-    assert_eq!(h.body["mirror"]["postgres"]["ok"], true, "{}", h.text);
+    let ok = crate::support::eventually(Duration::from_secs(5), || async {
+        s.get("/health").await.body["mirror"]["postgres"]["ok"] == true
+    })
+    .await;
+    assert!(ok, "{}", s.get("/health").await.text);
+    s.running.shutdown().await.expect("shutdown");
+}
+
+/// Waits until the Cypher `query` (one column, `v`) answers `want`.
+async fn neo_until(url: &str, query: &str, want: serde_json::Value, limit: Duration) -> Duration {
+    let t = Instant::now();
+    loop {
+        let (u, q) = (url.to_owned(), query.to_owned());
+        let got = tokio::task::spawn_blocking(move || {
+            indexer::mirror::neo4j::Neo4j::connect(&u)
+                .and_then(|n| n.column(&q, Default::default(), &["v"]))
+                .ok()
+                .and_then(|rows| rows.into_iter().next())
+                .and_then(|mut r| r.pop())
+        })
+        .await
+        .expect("query");
+        if got.as_ref() == Some(&want) {
+            return t.elapsed();
+        }
+        assert!(
+            t.elapsed() < limit,
+            "{query}: {got:?} after {limit:?}, wanted {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_reach_the_neo4j_mirror_and_a_restart_catches_up() {
+    let mut bolt = Bolt::start();
+    let ws = Ws::demo();
+    let mut config = ws.config();
+    config.neo4j_url = Some(bolt.url.clone());
+    let s = Server::start_with(ws, config).await;
+
+    let nodes = s.get("/api/v1/nodes?limit=500").await;
+    let issues: Vec<&serde_json::Value> = nodes.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|n| n["kind"] == "issue")
+        .collect();
+    let all = issues.len();
+    let key = issues[0]["short_id"].as_str().expect("an issue").to_owned();
+    let count = "MATCH (n:Issue) RETURN count(n) AS v";
+    neo_until(&bolt.url, count, json!(all), Duration::from_secs(20)).await;
+    let ok = crate::support::eventually(Duration::from_secs(20), || async {
+        s.get("/health").await.body["mirror"]["neo4j"]["ok"] == true
+    })
+    .await;
+    assert!(ok, "{}", s.get("/health").await.text);
+
+    // An API write shows in the graph within a moment.
+    let u = s
+        .patch(
+            &format!("/api/v1/nodes/{key}"),
+            json!({"title": "Mirrored by serve"}),
+            &[],
+        )
+        .await;
+    assert_eq!(u.status, 200, "{}", u.text);
+    let title = format!("MATCH (n:Issue {{key: '{key}'}}) RETURN n.title AS v");
+    let lag = neo_until(
+        &bolt.url,
+        &title,
+        json!("Mirrored by serve"),
+        Duration::from_secs(5),
+    )
+    .await;
+    eprintln!("write → Neo4j mirror: {lag:?}");
+
+    // The Bolt server goes away: writes still work, the health says the
+    // mirror is failing; it comes back empty and the mirror is whole again.
+    bolt.stop();
+    let u = s
+        .patch(
+            &format!("/api/v1/nodes/{key}"),
+            json!({"title": "Written during the outage"}),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        u.status, 200,
+        "a mirror outage never blocks a write: {}",
+        u.text
+    );
+    let t = Instant::now();
+    loop {
+        let h = s.get("/health").await;
+        if h.body["mirror"]["neo4j"]["ok"] == false {
+            assert!(
+                h.body["mirror"]["neo4j"]["pending"].as_u64() >= Some(1),
+                "{}",
+                h.text
+            );
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the outage shows: {}",
+            h.text
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    bolt.restart();
+    neo_until(
+        &bolt.url,
+        &title,
+        json!("Written during the outage"),
+        Duration::from_secs(40),
+    )
+    .await;
+    neo_until(&bolt.url, count, json!(all), Duration::from_secs(5)).await;
+    let ok = crate::support::eventually(Duration::from_secs(5), || async {
+        s.get("/health").await.body["mirror"]["neo4j"]["ok"] == true
+    })
+    .await;
+    assert!(ok, "{}", s.get("/health").await.text);
     s.running.shutdown().await.expect("shutdown");
 }
