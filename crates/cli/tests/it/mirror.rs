@@ -152,7 +152,7 @@ fn sync_verify_repair_status() {
         .nl(&["mirror", "status", "--postgres", &url, "--json"])
         .code(0);
     let v = run.json();
-    assert_eq!(v["schema_version"], 4);
+    assert_eq!(v["schema_version"], 5);
     assert!(v["synced_at"].is_string());
 }
 

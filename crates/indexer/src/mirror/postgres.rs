@@ -230,13 +230,13 @@ impl Postgres {
             .await
             .map_err(db)?
             .rows_affected() as usize;
-        for chunk in d.rows.nodes.iter().collect::<Vec<_>>().chunks(BATCH) {
+        for chunk in with_hashes(&d.rows.nodes).chunks(BATCH) {
             NodeRow::upsert(&mut tx, chunk).await.map_err(db)?;
         }
-        for chunk in d.rows.edges.iter().collect::<Vec<_>>().chunks(BATCH) {
+        for chunk in with_hashes(&d.rows.edges).chunks(BATCH) {
             EdgeRow::upsert(&mut tx, chunk).await.map_err(db)?;
         }
-        for chunk in d.rows.comments.iter().collect::<Vec<_>>().chunks(BATCH) {
+        for chunk in with_hashes(&d.rows.comments).chunks(BATCH) {
             CommentRow::upsert(&mut tx, chunk).await.map_err(db)?;
         }
         // An artifact's attachment row goes with its file, or when the file
@@ -250,7 +250,7 @@ impl Postgres {
                 .await
                 .map_err(db)?
                 .rows_affected() as usize;
-        for chunk in d.rows.attachments.iter().collect::<Vec<_>>().chunks(BATCH) {
+        for chunk in with_hashes(&d.rows.attachments).chunks(BATCH) {
             AttachmentRow::upsert(&mut tx, chunk).await.map_err(db)?;
         }
         sqlx::query(
@@ -573,7 +573,18 @@ fn db(e: sqlx::Error) -> MirrorError {
 /// A row type with its table.
 trait PgTable: Keyed + Sized {
     /// Writes `rows` (insert or update by primary key) in one statement.
-    async fn upsert(tx: &mut Transaction<'static, Pg>, rows: &[&Self]) -> Result<(), sqlx::Error>;
+    /// The table's columns, in the order [`PgTable::copy_row`] writes them.
+    const COLUMNS: &'static str;
+
+    /// Writes the row with its hash as a line of `COPY … FROM STDIN` text.
+    fn copy_row(&self, hash: i64, w: &mut CopyText);
+
+    /// Writes `rows` — each with its [`Keyed::hash`], computed once by
+    /// the caller — (insert or update by primary key) in one statement.
+    async fn upsert(
+        tx: &mut Transaction<'static, Pg>,
+        rows: &[(&Self, i64)],
+    ) -> Result<(), sqlx::Error>;
 }
 
 /// Syncs one table: the keys and stored hashes it has, then upserts of
@@ -591,7 +602,7 @@ async fn table<T: PgTable>(
             .await
             .map_err(db)?;
     let have: HashMap<String, i64> = have.into_iter().collect();
-    let mut changed: Vec<&T> = Vec::new();
+    let mut changed: Vec<(&T, i64)> = Vec::new();
     let mut keys = HashSet::with_capacity(rows.len());
     let mut count = TableCount {
         table: name.to_owned(),
@@ -599,21 +610,27 @@ async fn table<T: PgTable>(
     };
     for r in rows {
         let k = r.key();
+        let h = r.hash();
         match have.get(&k) {
             None => {
                 count.inserted += 1;
-                changed.push(r);
+                changed.push((r, h));
             }
-            Some(&h) if h != r.hash() || force.contains(&(name.to_owned(), k.clone())) => {
+            Some(&old) if old != h || force.contains(&(name.to_owned(), k.clone())) => {
                 count.updated += 1;
-                changed.push(r);
+                changed.push((r, h));
             }
             Some(_) => {}
         }
         keys.insert(k);
     }
-    for chunk in changed.chunks(BATCH) {
-        T::upsert(tx, chunk).await.map_err(db)?;
+    if have.is_empty() {
+        // A first load: COPY, several times faster than inserts.
+        copy_in(tx, name, &changed).await.map_err(db)?;
+    } else {
+        for chunk in changed.chunks(BATCH) {
+            T::upsert(tx, chunk).await.map_err(db)?;
+        }
     }
     let gone: Vec<String> = have.into_keys().filter(|k| !keys.contains(k)).collect();
     count.deleted = gone.len();
@@ -660,16 +677,147 @@ fn compare<T: Keyed + PartialEq>(v: &mut Verify, table: &str, want: &[T], have: 
     }
 }
 
+/// Inserts `rows` (with their hashes) into the table `name` with one
+/// `COPY FROM STDIN` in text format, sent in pieces of about a megabyte.
+async fn copy_in<T: PgTable>(
+    tx: &mut Transaction<'static, Pg>,
+    name: &str,
+    rows: &[(&T, i64)],
+) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut copy = tx
+        .copy_in_raw(&format!("COPY {name} ({}) FROM STDIN", T::COLUMNS))
+        .await?;
+    let mut w = CopyText::default();
+    for (r, h) in rows {
+        r.copy_row(*h, &mut w);
+        w.end();
+        if w.buf.len() >= 1 << 20 {
+            copy.send(std::mem::take(&mut w.buf).into_bytes()).await?;
+        }
+    }
+    copy.send(w.buf.into_bytes()).await?;
+    copy.finish().await?;
+    Ok(())
+}
+
+/// A `COPY` text-format encoder: tab-separated fields, `\N` for NULL,
+/// backslash escapes for backslash, tab, newline and carriage return.
+#[derive(Debug, Default)]
+struct CopyText {
+    buf: String,
+    /// Whether the current line has a field already.
+    started: bool,
+}
+
+impl CopyText {
+    fn sep(&mut self) {
+        if self.started {
+            self.buf.push('\t');
+        }
+        self.started = true;
+    }
+
+    fn escaped(&mut self, s: &str) {
+        for c in s.chars() {
+            match c {
+                '\\' => self.buf.push_str("\\\\"),
+                '\t' => self.buf.push_str("\\t"),
+                '\n' => self.buf.push_str("\\n"),
+                '\r' => self.buf.push_str("\\r"),
+                c => self.buf.push(c),
+            }
+        }
+    }
+
+    fn text(&mut self, s: &str) {
+        self.sep();
+        self.escaped(s);
+    }
+
+    fn opt(&mut self, s: Option<&str>) {
+        match s {
+            Some(s) => self.text(s),
+            None => self.null(),
+        }
+    }
+
+    fn null(&mut self) {
+        self.sep();
+        self.buf.push_str("\\N");
+    }
+
+    fn display(&mut self, v: impl std::fmt::Display) {
+        self.text(&v.to_string());
+    }
+
+    fn opt_display<D: std::fmt::Display>(&mut self, v: Option<D>) {
+        match v {
+            Some(v) => self.display(v),
+            None => self.null(),
+        }
+    }
+
+    fn json(&mut self, v: &Value) {
+        self.text(&v.to_string());
+    }
+
+    /// A `text[]` literal: `{"a","b"}`, elements quoted and escaped.
+    fn array(&mut self, items: &[String]) {
+        let mut lit = String::from("{");
+        for (i, s) in items.iter().enumerate() {
+            if i > 0 {
+                lit.push(',');
+            }
+            lit.push('"');
+            for c in s.chars() {
+                if c == '"' || c == '\\' {
+                    lit.push('\\');
+                }
+                lit.push(c);
+            }
+            lit.push('"');
+        }
+        lit.push('}');
+        self.text(&lit);
+    }
+
+    fn end(&mut self) {
+        self.buf.push('\n');
+        self.started = false;
+    }
+}
+
+/// Rows with their hashes.
+fn with_hashes<T: Keyed>(rows: &[T]) -> Vec<(&T, i64)> {
+    rows.iter().map(|r| (r, r.hash())).collect()
+}
+
 fn json_strings(v: &[String]) -> Value {
     Value::Array(v.iter().cloned().map(Value::String).collect())
 }
 
 impl PgTable for ProjectRow {
-    async fn upsert(tx: &mut Transaction<'static, Pg>, rows: &[&Self]) -> Result<(), sqlx::Error> {
+    const COLUMNS: &'static str = "key, name, config, hash";
+
+    fn copy_row(&self, hash: i64, w: &mut CopyText) {
+        w.text(&self.key);
+        w.text(&self.name);
+        w.json(&self.config);
+        w.display(hash);
+    }
+
+    async fn upsert(
+        tx: &mut Transaction<'static, Pg>,
+        rows: &[(&Self, i64)],
+    ) -> Result<(), sqlx::Error> {
+        let hash: Vec<i64> = rows.iter().map(|r| r.1).collect();
+        let rows: Vec<&Self> = rows.iter().map(|r| r.0).collect();
         let key: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();
         let name: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
         let config: Vec<Value> = rows.iter().map(|r| r.config.clone()).collect();
-        let hash: Vec<i64> = rows.iter().map(|r| r.hash()).collect();
         let (key, name): (Vec<String>, Vec<String>) = (
             key.into_iter().map(str::to_owned).collect(),
             name.into_iter().map(str::to_owned).collect(),
@@ -691,12 +839,26 @@ impl PgTable for ProjectRow {
 }
 
 impl PgTable for ActorRow {
-    async fn upsert(tx: &mut Transaction<'static, Pg>, rows: &[&Self]) -> Result<(), sqlx::Error> {
+    const COLUMNS: &'static str = "handle, name, email, kind, hash";
+
+    fn copy_row(&self, hash: i64, w: &mut CopyText) {
+        w.text(&self.handle);
+        w.text(&self.name);
+        w.opt(self.email.as_deref());
+        w.text(&self.kind);
+        w.display(hash);
+    }
+
+    async fn upsert(
+        tx: &mut Transaction<'static, Pg>,
+        rows: &[(&Self, i64)],
+    ) -> Result<(), sqlx::Error> {
+        let hash: Vec<i64> = rows.iter().map(|r| r.1).collect();
+        let rows: Vec<&Self> = rows.iter().map(|r| r.0).collect();
         let handle: Vec<String> = rows.iter().map(|r| r.handle.clone()).collect();
         let name: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
         let email: Vec<Option<String>> = rows.iter().map(|r| r.email.clone()).collect();
         let kind: Vec<String> = rows.iter().map(|r| r.kind.clone()).collect();
-        let hash: Vec<i64> = rows.iter().map(|r| r.hash()).collect();
         sqlx::query(
             "INSERT INTO nl_actors (handle, name, email, kind, hash)
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])
@@ -715,7 +877,35 @@ impl PgTable for ActorRow {
 }
 
 impl PgTable for NodeRow {
-    async fn upsert(tx: &mut Transaction<'static, Pg>, rows: &[&Self]) -> Result<(), sqlx::Error> {
+    const COLUMNS: &'static str = "id, kind, key, title, path, status, category, priority, assignee, cycle, estimate, labels, parent_id, description, description_html, fields, hash";
+
+    fn copy_row(&self, hash: i64, w: &mut CopyText) {
+        w.display(self.id);
+        w.text(&self.kind);
+        w.text(&self.key);
+        w.text(&self.title);
+        w.opt(self.path.as_deref());
+        w.opt(self.status.as_deref());
+        w.opt(self.category.as_deref());
+        w.opt_display(self.priority);
+        w.opt(self.assignee.as_deref());
+        w.opt(self.cycle.as_deref());
+        // Rust prints floats so that they read back exactly.
+        w.opt_display(self.estimate);
+        w.array(&self.labels);
+        w.opt_display(self.parent_id);
+        w.text(&self.description);
+        w.text(&self.description_html);
+        w.json(&self.fields);
+        w.display(hash);
+    }
+
+    async fn upsert(
+        tx: &mut Transaction<'static, Pg>,
+        rows: &[(&Self, i64)],
+    ) -> Result<(), sqlx::Error> {
+        let hash: Vec<i64> = rows.iter().map(|r| r.1).collect();
+        let rows: Vec<&Self> = rows.iter().map(|r| r.0).collect();
         let id: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
         let kind: Vec<String> = rows.iter().map(|r| r.kind.clone()).collect();
         let key: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
@@ -733,7 +923,6 @@ impl PgTable for NodeRow {
         let description: Vec<String> = rows.iter().map(|r| r.description.clone()).collect();
         let html: Vec<String> = rows.iter().map(|r| r.description_html.clone()).collect();
         let fields: Vec<Value> = rows.iter().map(|r| r.fields.clone()).collect();
-        let hash: Vec<i64> = rows.iter().map(|r| r.hash()).collect();
         sqlx::query(
             "INSERT INTO nl_nodes (id, kind, key, title, path, status, category, priority,
              assignee, cycle, estimate, labels, parent_id, description, description_html,
@@ -781,7 +970,25 @@ impl PgTable for NodeRow {
 }
 
 impl PgTable for EdgeRow {
-    async fn upsert(tx: &mut Transaction<'static, Pg>, rows: &[&Self]) -> Result<(), sqlx::Error> {
+    const COLUMNS: &'static str = "from_id, kind, to_id, source, layer, confidence, evidence, hash";
+
+    fn copy_row(&self, hash: i64, w: &mut CopyText) {
+        w.display(self.from_id);
+        w.text(&self.kind);
+        w.display(self.to_id);
+        w.text(&self.source);
+        w.display(self.layer);
+        w.opt_display(self.confidence);
+        w.array(&self.evidence);
+        w.display(hash);
+    }
+
+    async fn upsert(
+        tx: &mut Transaction<'static, Pg>,
+        rows: &[(&Self, i64)],
+    ) -> Result<(), sqlx::Error> {
+        let hash: Vec<i64> = rows.iter().map(|r| r.1).collect();
+        let rows: Vec<&Self> = rows.iter().map(|r| r.0).collect();
         let from: Vec<Uuid> = rows.iter().map(|r| r.from_id).collect();
         let kind: Vec<String> = rows.iter().map(|r| r.kind.clone()).collect();
         let to: Vec<Uuid> = rows.iter().map(|r| r.to_id).collect();
@@ -789,7 +996,6 @@ impl PgTable for EdgeRow {
         let layer: Vec<i16> = rows.iter().map(|r| r.layer).collect();
         let confidence: Vec<Option<f64>> = rows.iter().map(|r| r.confidence).collect();
         let evidence: Vec<Value> = rows.iter().map(|r| json_strings(&r.evidence)).collect();
-        let hash: Vec<i64> = rows.iter().map(|r| r.hash()).collect();
         sqlx::query(
             "INSERT INTO nl_edges (from_id, kind, to_id, source, layer, confidence, evidence, hash)
          SELECT u.from_id, u.kind, u.to_id, u.source, u.layer, u.confidence,
@@ -816,7 +1022,28 @@ impl PgTable for EdgeRow {
 }
 
 impl PgTable for CommentRow {
-    async fn upsert(tx: &mut Transaction<'static, Pg>, rows: &[&Self]) -> Result<(), sqlx::Error> {
+    const COLUMNS: &'static str = "id, node_id, path, author, created_at, edited_at, reply_to, body, body_html, reactions, hash";
+
+    fn copy_row(&self, hash: i64, w: &mut CopyText) {
+        w.display(self.id);
+        w.display(self.node_id);
+        w.text(&self.path);
+        w.opt(self.author.as_deref());
+        w.opt(self.created_at.as_deref());
+        w.opt(self.edited_at.as_deref());
+        w.opt(self.reply_to.as_deref());
+        w.text(&self.body);
+        w.text(&self.body_html);
+        w.json(&self.reactions);
+        w.display(hash);
+    }
+
+    async fn upsert(
+        tx: &mut Transaction<'static, Pg>,
+        rows: &[(&Self, i64)],
+    ) -> Result<(), sqlx::Error> {
+        let hash: Vec<i64> = rows.iter().map(|r| r.1).collect();
+        let rows: Vec<&Self> = rows.iter().map(|r| r.0).collect();
         let id: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
         let node: Vec<Uuid> = rows.iter().map(|r| r.node_id).collect();
         let path: Vec<String> = rows.iter().map(|r| r.path.clone()).collect();
@@ -827,7 +1054,6 @@ impl PgTable for CommentRow {
         let body: Vec<String> = rows.iter().map(|r| r.body.clone()).collect();
         let html: Vec<String> = rows.iter().map(|r| r.body_html.clone()).collect();
         let reactions: Vec<Value> = rows.iter().map(|r| r.reactions.clone()).collect();
-        let hash: Vec<i64> = rows.iter().map(|r| r.hash()).collect();
         sqlx::query(
             "INSERT INTO nl_comments (id, node_id, path, author, created_at, edited_at, reply_to,
              body, body_html, reactions, hash)
@@ -857,7 +1083,27 @@ impl PgTable for CommentRow {
 }
 
 impl PgTable for AttachmentRow {
-    async fn upsert(tx: &mut Transaction<'static, Pg>, rows: &[&Self]) -> Result<(), sqlx::Error> {
+    const COLUMNS: &'static str =
+        "artifact_id, path, storage, sha256, file, url, mime_type, size, hash";
+
+    fn copy_row(&self, hash: i64, w: &mut CopyText) {
+        w.display(self.artifact_id);
+        w.text(&self.path);
+        w.text(&self.storage);
+        w.opt(self.sha256.as_deref());
+        w.opt(self.file.as_deref());
+        w.opt(self.url.as_deref());
+        w.opt(self.mime_type.as_deref());
+        w.opt_display(self.size);
+        w.display(hash);
+    }
+
+    async fn upsert(
+        tx: &mut Transaction<'static, Pg>,
+        rows: &[(&Self, i64)],
+    ) -> Result<(), sqlx::Error> {
+        let hash: Vec<i64> = rows.iter().map(|r| r.1).collect();
+        let rows: Vec<&Self> = rows.iter().map(|r| r.0).collect();
         let id: Vec<Uuid> = rows.iter().map(|r| r.artifact_id).collect();
         let path: Vec<String> = rows.iter().map(|r| r.path.clone()).collect();
         let storage: Vec<String> = rows.iter().map(|r| r.storage.clone()).collect();
@@ -866,7 +1112,6 @@ impl PgTable for AttachmentRow {
         let url: Vec<Option<String>> = rows.iter().map(|r| r.url.clone()).collect();
         let mime: Vec<Option<String>> = rows.iter().map(|r| r.mime_type.clone()).collect();
         let size: Vec<Option<i64>> = rows.iter().map(|r| r.size).collect();
-        let hash: Vec<i64> = rows.iter().map(|r| r.hash()).collect();
         sqlx::query(
             "INSERT INTO nl_attachments (artifact_id, path, storage, sha256, file, url,
              mime_type, size, hash)

@@ -121,9 +121,48 @@ pub trait Keyed: Serialize {
     fn key(&self) -> String;
 
     fn hash(&self) -> i64 {
-        let v = canonical(&serde_json::to_value(self).expect("rows serialize"));
-        let bytes = serde_json::to_vec(&v).expect("values serialize");
-        xxhash_rust::xxh3::xxh3_64(&bytes) as i64
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        feed(&mut h, &serde_json::to_value(self).expect("rows serialize"));
+        h.digest() as i64
+    }
+}
+
+/// Feeds a JSON value to a hasher in a canonical form: objects by sorted
+/// key (a database gives them back in its own order), every value tagged
+/// with its type and strings with their length, so that no two values
+/// feed the same bytes.
+fn feed(h: &mut xxhash_rust::xxh3::Xxh3, v: &Value) {
+    match v {
+        Value::Null => h.update(b"n"),
+        Value::Bool(b) => h.update(if *b { b"t" } else { b"f" }),
+        Value::Number(n) => {
+            h.update(b"#");
+            h.update(n.to_string().as_bytes());
+            h.update(b";");
+        }
+        Value::String(s) => {
+            h.update(b"s");
+            h.update(&(s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        }
+        Value::Array(a) => {
+            h.update(b"[");
+            h.update(&(a.len() as u64).to_le_bytes());
+            for x in a {
+                feed(h, x);
+            }
+        }
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            h.update(b"{");
+            h.update(&(keys.len() as u64).to_le_bytes());
+            for k in keys {
+                h.update(&(k.len() as u64).to_le_bytes());
+                h.update(k.as_bytes());
+                feed(h, &m[k]);
+            }
+        }
     }
 }
 

@@ -112,6 +112,13 @@ fn none() -> HashSet<(String, String)> {
 async fn full_sync_is_idempotent_and_verifies() {
     let db = Db::new().await;
     let dir = demo();
+    // Text that COPY must escape: tabs, backslashes, CR LF, quotes in an
+    // array element, a lone `\N`.
+    fs::write(
+        dir.path().join(".nonlinear/issues/NL-esc1.md"),
+        "---\nid: 0193a6f0-0000-7000-8000-00000000e5c1\nshort_id: NL-esc1\ntitle: \"tab\\there \\\\ back \\\\N\"\nstatus: todo\nlabels: [\"we\\\"ird\\\\\"]\nestimate: 0.1\n---\nline one\r\nline\ttwo \\N \\\\ end\n",
+    )
+    .expect("write");
     let rows = mirror::rows_of(&Store::at(dir.path()));
     let pg = Postgres::connect(&db.url)
         .await
@@ -147,7 +154,7 @@ async fn full_sync_is_idempotent_and_verifies() {
     // Connecting again migrates nothing and keeps the rows.
     let again = Postgres::connect(&db.url).await.expect("connect");
     let s = again.status().await.expect("status");
-    assert_eq!(s.schema_version, Some(4));
+    assert_eq!(s.schema_version, Some(5));
     assert!(s.synced_at.is_some());
     let nodes = s.tables.iter().find(|(t, _)| t == "nl_nodes").map(|t| t.1);
     assert_eq!(nodes, Some(rows.nodes.len() as i64));
