@@ -515,6 +515,31 @@ pub fn change_the_demo(store: &Store) -> Vec<String> {
     changed.push(c.path.clone());
     changed.push(moved.into());
 
+    // An issue moves to another component (a reparent).
+    let components: Vec<&schema::Item> = ws
+        .items
+        .iter()
+        .filter(|i| i.kind() == schema::Kind::Component)
+        .collect();
+    let (moving, from) = issues
+        .iter()
+        .skip(3)
+        .find_map(|i| Some((*i, i.issue()?.parent.as_ref()?.value.clone())))
+        .expect("an issue with a parent");
+    let to = components
+        .iter()
+        .map(|c| c.short_str())
+        .find(|k| *k != from)
+        .expect("another component");
+    let text = fs::read_to_string(store.path(&moving.path)).expect("read");
+    assert!(text.contains(&format!("parent: {from}\n")), "{text}");
+    fs::write(
+        store.path(&moving.path),
+        text.replacen(&format!("parent: {from}\n"), &format!("parent: {to}\n"), 1),
+    )
+    .expect("reparent");
+    changed.push(moving.path.clone());
+
     // A component with children goes: they hang from the project now.
     let parent = ws
         .items
