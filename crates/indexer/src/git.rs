@@ -172,6 +172,27 @@ pub struct CommitInfo {
     pub summary: String,
 }
 
+/// The [`CommitInfo`] of a commit met on a walk.
+fn commit_info(
+    info: &gix::revision::walk::Info<'_>,
+    commit: &gix::Commit<'_>,
+) -> gix::Result<CommitInfo> {
+    let sig = commit.author()?;
+    let time = sig.time().unwrap_or_default();
+    Ok(CommitInfo {
+        id: info.id.to_string(),
+        parent: info.parent_ids().next().map(|p| p.to_string()),
+        author: sig.name.trim().to_str_lossy().into_owned(),
+        email: sig.email.trim().to_str_lossy().into_owned(),
+        date: time.format_or_unix(gix::date::time::format::ISO8601_STRICT),
+        time: time.seconds,
+        summary: commit
+            .message()
+            .map(|m| m.summary().to_str_lossy().into_owned())
+            .unwrap_or_default(),
+    })
+}
+
 /// The history of one item, newest first.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ItemLog {
@@ -965,20 +986,7 @@ impl Repo {
         for info in walk {
             let info = info.map_err(|e| Self::read_err(&rev, "the history")(e))?;
             let commit = info.object().map_err(Self::read_err(&rev, "a commit"))?;
-            let sig = commit.author().map_err(Self::read_err(&rev, "a commit"))?;
-            let time = sig.time().unwrap_or_default();
-            out.push(CommitInfo {
-                id: info.id.to_string(),
-                parent: info.parent_ids().next().map(|p| p.to_string()),
-                author: sig.name.trim().to_str_lossy().into_owned(),
-                email: sig.email.trim().to_str_lossy().into_owned(),
-                date: time.format_or_unix(gix::date::time::format::ISO8601_STRICT),
-                time: time.seconds,
-                summary: commit
-                    .message()
-                    .map(|m| m.summary().to_str_lossy().into_owned())
-                    .unwrap_or_default(),
-            });
+            out.push(commit_info(&info, &commit).map_err(Self::read_err(&rev, "a commit"))?);
         }
         out.reverse();
         Ok(out)
@@ -1074,19 +1082,15 @@ impl Repo {
                     before = self.renamed_from(&repo, &rev, &prefix, pt, &commit, uuid)?;
                 }
             }
-            let sig = commit.author().map_err(Self::read_err(&rev, "a commit"))?;
-            let time = sig.time().unwrap_or_default();
+            let c = commit_info(&info, &commit).map_err(Self::read_err(&rev, "a commit"))?;
             let entry = |changes: Vec<Change>| LogEntry {
                 commit: info.id().shorten_or_id().to_string(),
-                id: info.id.to_string(),
-                author: sig.name.trim().to_str_lossy().into_owned(),
-                email: sig.email.trim().to_str_lossy().into_owned(),
-                date: time.format_or_unix(gix::date::time::format::ISO8601_STRICT),
-                time: time.seconds,
-                summary: commit
-                    .message()
-                    .map(|m| m.summary().to_str_lossy().into_owned())
-                    .unwrap_or_default(),
+                id: c.id.clone(),
+                author: c.author.clone(),
+                email: c.email.clone(),
+                date: c.date.clone(),
+                time: c.time,
+                summary: c.summary.clone(),
                 path: path.clone(),
                 changes,
             };

@@ -116,12 +116,7 @@ fn ready_work_in_cypher_equals_the_engine() {
             .map(|n| g.node(n).key.clone())
             .collect();
         want.sort();
-        let id = rows
-            .nodes
-            .iter()
-            .find(|r| r.key == g.node(root).key && r.kind == g.node(root).kind.as_str())
-            .expect("the root's row")
-            .id;
+        let id = crate::mirror_pg::row_id(&rows, &g, root);
         let got: Vec<String> = neo
             .column(
                 mirror::neo4j::READY_CYPHER,
@@ -180,12 +175,7 @@ fn three_hops_in_cypher_equals_the_engine() {
             })
             .collect();
         want.sort();
-        let id = rows
-            .nodes
-            .iter()
-            .find(|r| r.key == g.node(n).key && r.kind == g.node(n).kind.as_str())
-            .expect("the node's row")
-            .id;
+        let id = crate::mirror_pg::row_id(&rows, &g, n);
         let mut got: Vec<(String, String, i64)> = neo
             .column(
                 &cypher,

@@ -369,12 +369,7 @@ async fn ready_work_in_sql_equals_the_engine() {
             .map(|n| g.node(n).key.clone())
             .collect();
         want.sort();
-        let root_id = rows
-            .nodes
-            .iter()
-            .find(|r| r.key == g.node(root).key && r.kind == g.node(root).kind.as_str())
-            .expect("the root's row")
-            .id;
+        let root_id = row_id(&rows, &g, root);
         let got: Vec<(String,)> = sqlx::query_as(mirror::postgres::READY_SQL)
             .bind(root_id)
             .fetch_all(pg.pool())
@@ -405,12 +400,7 @@ async fn three_hops_in_sql_equals_the_engine() {
             })
             .collect();
         want.sort();
-        let id = rows
-            .nodes
-            .iter()
-            .find(|r| r.key == g.node(n).key && r.kind == g.node(n).kind.as_str())
-            .expect("the node's row")
-            .id;
+        let id = row_id(&rows, &g, n);
         let mut got: Vec<(String, String, i64)> = sqlx::query_as(mirror::postgres::NEAR_SQL)
             .bind(id)
             .bind(3_i32)
@@ -691,4 +681,14 @@ async fn the_audit_log_follows_the_history() {
         .await
         .expect("repair");
     assert!(pg.verify_audit(&chain).await.expect("verify").is_clean());
+}
+
+/// The id of node `n`'s row.
+pub fn row_id(rows: &Rows, g: &Graph, n: petgraph::stable_graph::NodeIndex) -> uuid::Uuid {
+    let node = g.node(n);
+    rows.nodes
+        .iter()
+        .find(|r| r.key == node.key && r.kind == node.kind.as_str())
+        .expect("the node's row")
+        .id
 }

@@ -46,6 +46,26 @@ impl Drop for Db {
     }
 }
 
+/// Waits until `/health` says the mirror `name` is in sync.
+async fn healthy(s: &Server, name: &str, limit: Duration) {
+    let ok = crate::support::eventually(limit, || async {
+        s.get("/health").await.body["mirror"][name]["ok"] == true
+    })
+    .await;
+    assert!(ok, "{}", s.get("/health").await.text);
+}
+
+/// Waits until `/health` says the mirror `name` is failing, with work
+/// pending.
+async fn outage_shows(s: &Server, name: &str) {
+    let ok = crate::support::eventually(Duration::from_secs(10), || async {
+        let h = s.get("/health").await.body;
+        h["mirror"][name]["ok"] == false && h["mirror"][name]["pending"].as_u64() >= Some(1)
+    })
+    .await;
+    assert!(ok, "the outage shows: {}", s.get("/health").await.text);
+}
+
 /// Waits until `sql` answers `want` (the mirror is eventually consistent).
 async fn until(url: &str, sql: &str, want: &str, limit: Duration) -> Duration {
     let t = Instant::now();
@@ -102,11 +122,7 @@ async fn writes_reach_the_mirror_and_an_outage_catches_up() {
     )
     .await;
     // The first sync (and the audit log) done, the health says so.
-    let ok = crate::support::eventually(Duration::from_secs(20), || async {
-        s.get("/health").await.body["mirror"]["postgres"]["ok"] == true
-    })
-    .await;
-    assert!(ok, "{}", s.get("/health").await.text);
+    healthy(&s, "postgres", Duration::from_secs(20)).await;
 
     // An API write shows in the mirror within a moment.
     let u = s
@@ -159,24 +175,7 @@ async fn writes_reach_the_mirror_and_an_outage_catches_up() {
         "a mirror outage never blocks a write: {}",
         u.text
     );
-    let t = Instant::now();
-    loop {
-        let h = s.get("/health").await;
-        if h.body["mirror"]["postgres"]["ok"] == false {
-            assert!(
-                h.body["mirror"]["postgres"]["pending"].as_u64() >= Some(1),
-                "{}",
-                h.text
-            );
-            break;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "the outage shows: {}",
-            h.text
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    outage_shows(&s, "postgres").await;
     psql(
         &admin(),
         &format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"),
@@ -188,11 +187,7 @@ async fn writes_reach_the_mirror_and_an_outage_catches_up() {
         Duration::from_secs(40),
     )
     .await;
-    let ok = crate::support::eventually(Duration::from_secs(5), || async {
-        s.get("/health").await.body["mirror"]["postgres"]["ok"] == true
-    })
-    .await;
-    assert!(ok, "{}", s.get("/health").await.text);
+    healthy(&s, "postgres", Duration::from_secs(5)).await;
     s.running.shutdown().await.expect("shutdown");
 }
 
@@ -240,11 +235,7 @@ async fn writes_reach_the_neo4j_mirror_and_a_restart_catches_up() {
     let key = issues[0]["short_id"].as_str().expect("an issue").to_owned();
     let count = "MATCH (n:Issue) RETURN count(n) AS v";
     neo_until(&bolt.url, count, json!(all), Duration::from_secs(20)).await;
-    let ok = crate::support::eventually(Duration::from_secs(20), || async {
-        s.get("/health").await.body["mirror"]["neo4j"]["ok"] == true
-    })
-    .await;
-    assert!(ok, "{}", s.get("/health").await.text);
+    healthy(&s, "neo4j", Duration::from_secs(20)).await;
 
     // An API write shows in the graph within a moment.
     let u = s
@@ -280,24 +271,7 @@ async fn writes_reach_the_neo4j_mirror_and_a_restart_catches_up() {
         "a mirror outage never blocks a write: {}",
         u.text
     );
-    let t = Instant::now();
-    loop {
-        let h = s.get("/health").await;
-        if h.body["mirror"]["neo4j"]["ok"] == false {
-            assert!(
-                h.body["mirror"]["neo4j"]["pending"].as_u64() >= Some(1),
-                "{}",
-                h.text
-            );
-            break;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "the outage shows: {}",
-            h.text
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    outage_shows(&s, "neo4j").await;
     bolt.restart();
     neo_until(
         &bolt.url,
@@ -307,10 +281,6 @@ async fn writes_reach_the_neo4j_mirror_and_a_restart_catches_up() {
     )
     .await;
     neo_until(&bolt.url, count, json!(all), Duration::from_secs(5)).await;
-    let ok = crate::support::eventually(Duration::from_secs(5), || async {
-        s.get("/health").await.body["mirror"]["neo4j"]["ok"] == true
-    })
-    .await;
-    assert!(ok, "{}", s.get("/health").await.text);
+    healthy(&s, "neo4j", Duration::from_secs(5)).await;
     s.running.shutdown().await.expect("shutdown");
 }
