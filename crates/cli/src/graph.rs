@@ -10,13 +10,26 @@ use schema::filter::Filter;
 use crate::Outcome;
 use crate::edit::{Ctx, Refused, refuse};
 
+/// Where a graph verb gets its graph.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// Read from the files (through the index cache) by this process.
+    Files,
+    /// Kept current by a daemon (`nonlinear daemon`) that is answering.
+    Shared(&'a Graph),
+}
+
 /// The graph of the workspace: its items without comments, and without
 /// bodies unless a free-text filter needs them.
 ///
-/// Leaked: a graph verb builds one graph and exits, and freeing 100k items
-/// one by one on the way out is a tenth of a warm `ready`.
-fn graph_with(ctx: &Ctx, body: schema::parse::Body) -> &'static Graph {
-    Box::leak(Box::new(build(ctx, body)))
+/// Read from the files, it is leaked: a graph verb builds one graph and
+/// exits, and freeing 100k items one by one on the way out is a tenth of
+/// a warm `ready`.
+fn graph_with<'a>(ctx: &Ctx, src: Source<'a>, body: schema::parse::Body) -> &'a Graph {
+    match src {
+        Source::Shared(g) => g,
+        Source::Files => Box::leak(Box::new(build(ctx, body))),
+    }
 }
 
 fn build(ctx: &Ctx, body: schema::parse::Body) -> Graph {
@@ -58,8 +71,8 @@ fn with_inferred(g: &mut Graph, store: &schema::store::Store) {
     }
 }
 
-fn graph(ctx: &Ctx) -> &'static Graph {
-    graph_with(ctx, schema::parse::Body::Drop)
+fn graph<'a>(ctx: &Ctx, src: Source<'a>) -> &'a Graph {
+    graph_with(ctx, src, schema::parse::Body::Drop)
 }
 
 fn find(g: &Graph, reference: &str) -> anyhow::Result<NodeIndex> {
@@ -99,11 +112,12 @@ pub fn layers(spec: Option<&str>) -> anyhow::Result<Vec<u8>> {
 
 pub fn tree(
     ctx: &Ctx,
+    src: Source<'_>,
     root: Option<&str>,
     layers: &[u8],
     depth: Option<usize>,
 ) -> anyhow::Result<Outcome> {
-    let g = graph(ctx);
+    let g = graph(ctx, src);
     let root = match root {
         Some(r) => find(g, r)?,
         None => g.project(),
@@ -160,6 +174,7 @@ fn tree_text(g: &Graph, t: &query::Tree, prefix: &str, last: bool, root: bool, o
 
 pub fn ready(
     ctx: &Ctx,
+    src: Source<'_>,
     under: Option<&str>,
     query: &str,
     limit: Option<usize>,
@@ -170,9 +185,13 @@ pub fn ready(
     } else {
         schema::parse::Body::Drop
     };
-    let g = graph_with(ctx, body);
+    let g = graph_with(ctx, src, body);
     let under = under.map(|u| find(g, u)).transpose()?;
-    let me = ctx.actor().ok().flatten();
+    let me = if filter.mentions_me() {
+        ctx.actor().ok().flatten()
+    } else {
+        None
+    };
     let scope = indexer::GraphScope { graph: g, me };
     let mut issues: Vec<NodeIndex> = query::ready(g, under)
         .into_iter()
@@ -202,8 +221,8 @@ pub fn ready(
     Ok(Outcome::Ok)
 }
 
-pub fn blocked(ctx: &Ctx, of: Option<&str>) -> anyhow::Result<Outcome> {
-    let g = graph(ctx);
+pub fn blocked(ctx: &Ctx, src: Source<'_>, of: Option<&str>) -> anyhow::Result<Outcome> {
+    let g = graph(ctx, src);
     let of = of.map(|r| find(g, r)).transpose()?;
     let all = query::blocked(g, of);
     if ctx.json {
@@ -227,8 +246,8 @@ pub fn blocked(ctx: &Ctx, of: Option<&str>) -> anyhow::Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
-pub fn critical_path(ctx: &Ctx, under: Option<&str>) -> anyhow::Result<Outcome> {
-    let g = graph(ctx);
+pub fn critical_path(ctx: &Ctx, src: Source<'_>, under: Option<&str>) -> anyhow::Result<Outcome> {
+    let g = graph(ctx, src);
     let under = under.map(|u| find(g, u)).transpose()?;
     let cp = query::critical_path(g, under);
     let on_path: std::collections::HashSet<NodeIndex> = cp.path.iter().copied().collect();
@@ -265,8 +284,14 @@ pub fn critical_path(ctx: &Ctx, under: Option<&str>) -> anyhow::Result<Outcome> 
     Ok(Outcome::Ok)
 }
 
-pub fn near(ctx: &Ctx, id: &str, hops: usize, layers: &[u8]) -> anyhow::Result<Outcome> {
-    let g = graph(ctx);
+pub fn near(
+    ctx: &Ctx,
+    src: Source<'_>,
+    id: &str,
+    hops: usize,
+    layers: &[u8],
+) -> anyhow::Result<Outcome> {
+    let g = graph(ctx, src);
     let start = find(g, id)?;
     let found = query::near(g, start, hops, layers);
     if ctx.json {
@@ -282,8 +307,8 @@ pub fn near(ctx: &Ctx, id: &str, hops: usize, layers: &[u8]) -> anyhow::Result<O
     Ok(Outcome::Ok)
 }
 
-pub fn impact(ctx: &Ctx, component: &str) -> anyhow::Result<Outcome> {
-    let g = graph(ctx);
+pub fn impact(ctx: &Ctx, src: Source<'_>, component: &str) -> anyhow::Result<Outcome> {
+    let g = graph(ctx, src);
     let c = find(g, component)?;
     if g.node(c).kind != NodeKind::Component {
         return refuse(format!("{component} is not a component"));
@@ -318,8 +343,8 @@ pub fn impact(ctx: &Ctx, component: &str) -> anyhow::Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
-pub fn cycles(ctx: &Ctx) -> anyhow::Result<Outcome> {
-    let g = graph(ctx);
+pub fn cycles(ctx: &Ctx, src: Source<'_>) -> anyhow::Result<Outcome> {
+    let g = graph(ctx, src);
     let all = query::cycles(g);
     if ctx.json {
         let v = indexer::json::cycles(g, &all);
@@ -347,11 +372,12 @@ pub fn cycles(ctx: &Ctx) -> anyhow::Result<Outcome> {
 
 pub fn export(
     ctx: &Ctx,
+    src: Source<'_>,
     root: Option<&str>,
     layers: &[u8],
     format: indexer::export::Format,
 ) -> anyhow::Result<Outcome> {
-    let g = graph(ctx);
+    let g = graph(ctx, src);
     let root = root.map(|r| find(g, r)).transpose()?;
     out!("{}", indexer::export::render(g, root, layers, format));
     Ok(Outcome::Ok)

@@ -24,6 +24,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod analyze;
 mod check;
+mod daemon;
 mod edit;
 mod graph;
 mod history;
@@ -61,6 +62,18 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
+    /// Keep the graph in memory for the graph verbs: a daemon per
+    /// workspace that watches its files and answers `ready`, `tree`,
+    /// `blocked`, `path`, `near`, `impact`, `cycles` and `graph` without
+    /// reading them (never stale: each answer includes every change made
+    /// before it was asked).
+    Daemon {
+        #[command(subcommand)]
+        action: DaemonAction,
+        /// Exit after this many minutes without a request.
+        #[arg(long, default_value_t = 60, global = true, value_name = "MINUTES")]
+        idle: u64,
+    },
     /// Create .nonlinear/ with a default workflow in the current directory.
     Init {
         /// Prefix of short ids.
@@ -298,6 +311,18 @@ pub enum Outcome {
 
 /// What `nonlinear mirror` does.
 #[derive(Debug, Subcommand)]
+pub enum DaemonAction {
+    /// Start one in the background (returns once it answers).
+    Start,
+    /// Stop this workspace's daemon.
+    Stop,
+    /// Whether one runs, and what it holds (exit status 1: none).
+    Status,
+    /// Run in the foreground (what `start` runs).
+    Run,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum MirrorAction {
     /// Make the mirror hold exactly what the files say (migrating its
     /// schema first); syncing twice changes nothing.
@@ -370,8 +395,24 @@ fn command_at(args: &[std::ffi::OsString]) -> usize {
     i
 }
 
+thread_local! {
+    /// Where `emit` writes while a daemon runs a verb for a client.
+    static CAPTURE: std::cell::RefCell<Option<Vec<u8>>> = const { std::cell::RefCell::new(None) };
+}
+
 fn emit(s: &str, newline: bool) {
     use std::io::Write;
+    let captured = CAPTURE.with_borrow_mut(|c| {
+        let Some(buf) = c else { return false };
+        buf.extend_from_slice(s.as_bytes());
+        if newline {
+            buf.push(b'\n');
+        }
+        true
+    });
+    if captured {
+        return;
+    }
     let mut o = std::io::stdout().lock();
     let r = o
         .write_all(s.as_bytes())
@@ -382,20 +423,47 @@ fn emit(s: &str, newline: bool) {
     }
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse_from(filter_terms_last(std::env::args_os().collect()));
-    match run(cli) {
-        Ok(Outcome::Ok) => ExitCode::SUCCESS,
-        Ok(Outcome::Problems) => ExitCode::from(1),
+/// Runs `f` with what it prints collected instead of printed.
+fn capture<T>(f: impl FnOnce() -> T) -> (T, Vec<u8>) {
+    CAPTURE.with_borrow_mut(|c| *c = Some(Vec::new()));
+    let out = f();
+    let printed = CAPTURE.with_borrow_mut(Option::take).unwrap_or_default();
+    (out, printed)
+}
+
+/// The exit status of a command's result, and what it says on stderr.
+fn exit_status(result: anyhow::Result<Outcome>) -> (u8, String) {
+    match result {
+        Ok(Outcome::Ok) => (0, String::new()),
+        Ok(Outcome::Problems) => (1, String::new()),
         Err(e) => {
             let refused = e.downcast_ref::<edit::Refused>().is_some();
-            eprintln!("error: {e:#}");
-            ExitCode::from(if refused { 1 } else { 2 })
+            (if refused { 1 } else { 2 }, format!("error: {e:#}\n"))
         }
     }
 }
 
-/// Whether `--rev` applies to the command: the read commands.
+fn main() -> ExitCode {
+    let args = filter_terms_last(std::env::args_os().collect());
+    let cli = Cli::parse_from(&args);
+    let Ok(base) = std::env::current_dir() else {
+        eprintln!("error: the current directory is gone");
+        return ExitCode::from(2);
+    };
+    if daemon::answers(&cli)
+        && let Some(code) = daemon::ask(
+            &base,
+            &cli.dir.as_ref().map_or(base.clone(), |d| base.join(d)),
+            &args,
+        )
+    {
+        return code;
+    }
+    let (code, stderr) = exit_status(run(cli, &base, graph::Source::Files));
+    eprint!("{stderr}");
+    ExitCode::from(code)
+}
+
 fn reads_a_revision(cmd: &Cmd) -> bool {
     matches!(
         cmd,
@@ -414,14 +482,16 @@ fn reads_a_revision(cmd: &Cmd) -> bool {
     )
 }
 
-fn run(cli: Cli) -> anyhow::Result<Outcome> {
+/// Runs a command as if started in `base`; graph verbs take their graph
+/// from `src`.
+fn run(cli: Cli, base: &std::path::Path, src: graph::Source<'_>) -> anyhow::Result<Outcome> {
     let cwd = match &cli.dir {
         // Like `git -C`: the directory must exist.
-        Some(d) if !d.is_dir() => {
+        Some(d) if !base.join(d).is_dir() => {
             anyhow::bail!("cannot change to {}: not a directory", d.display())
         }
-        Some(d) => d.clone(),
-        None => std::env::current_dir()?,
+        Some(d) => base.join(d),
+        None => base.to_owned(),
     };
     let json = cli.json;
     let actor = cli.actor.clone();
@@ -442,6 +512,15 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             neo4j,
         } => mirror::run(&cwd, action, postgres, neo4j, json),
         Cmd::Analyze { check } => analyze::run(&cwd, check, json),
+        Cmd::Daemon { action, idle } => {
+            let idle = std::time::Duration::from_secs(idle.saturating_mul(60));
+            match action {
+                DaemonAction::Run => daemon::run(&cwd, idle),
+                DaemonAction::Start => daemon::start(&cwd, idle, json),
+                DaemonAction::Stop => daemon::stop(&cwd, json),
+                DaemonAction::Status => daemon::status(&cwd, json),
+            }
+        }
         Cmd::Generate {
             target,
             issues,
@@ -523,7 +602,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     under,
                     query,
                     limit,
-                } => graph::ready(&ctx, under.as_deref(), &query.join(" "), limit),
+                } => graph::ready(&ctx, src, under.as_deref(), &query.join(" "), limit),
                 Cmd::Search {
                     query,
                     limit,
@@ -535,23 +614,27 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     depth,
                 } => graph::tree(
                     &ctx,
+                    src,
                     root.as_deref(),
                     &graph::layers(layers.as_deref())?,
                     depth,
                 ),
-                Cmd::Blocked { id } => graph::blocked(&ctx, id.as_deref()),
-                Cmd::Path { critical: _, under } => graph::critical_path(&ctx, under.as_deref()),
-                Cmd::Near { id, hops, layers } => {
-                    graph::near(&ctx, &id, hops, &graph::layers(layers.as_deref())?)
+                Cmd::Blocked { id } => graph::blocked(&ctx, src, id.as_deref()),
+                Cmd::Path { critical: _, under } => {
+                    graph::critical_path(&ctx, src, under.as_deref())
                 }
-                Cmd::Impact { component } => graph::impact(&ctx, &component),
-                Cmd::Cycles => graph::cycles(&ctx),
+                Cmd::Near { id, hops, layers } => {
+                    graph::near(&ctx, src, &id, hops, &graph::layers(layers.as_deref())?)
+                }
+                Cmd::Impact { component } => graph::impact(&ctx, src, &component),
+                Cmd::Cycles => graph::cycles(&ctx, src),
                 Cmd::Graph {
                     root,
                     format,
                     layers,
                 } => graph::export(
                     &ctx,
+                    src,
                     root.as_deref(),
                     &graph::layers(layers.as_deref())?,
                     match format {
@@ -562,6 +645,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 ),
                 Cmd::Watch => watch::run(&ctx),
                 Cmd::Init { .. }
+                | Cmd::Daemon { .. }
                 | Cmd::Mirror { .. }
                 | Cmd::Analyze { .. }
                 | Cmd::Generate { .. }

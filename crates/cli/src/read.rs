@@ -309,7 +309,11 @@ fn category_rank(c: Option<Category>) -> u8 {
 pub fn list(ctx: &Ctx, query: &str, limit: Option<usize>) -> anyhow::Result<Outcome> {
     let filter = Filter::parse(query).map_err(|e| Refused(format!("bad filter: {e}")))?;
     let ws = ctx.workspace();
-    let me = ctx.actor().ok().flatten();
+    let me = if filter.mentions_me() {
+        ctx.actor().ok().flatten()
+    } else {
+        None
+    };
     let mut items = ws.query(&filter, me);
     // Linear's order: in flight first, then by priority (urgent first, none last).
     items.sort_by_key(|i| {
@@ -383,20 +387,27 @@ pub fn table(items: &[&Item], total: usize) -> String {
             widths[k] = widths[k].max(w);
         }
     }
-    let mut out = String::with_capacity(items.len() * 64 + 32);
-    let mut line = String::new();
+    // Padding by hand: `format!`'s width handling was most of the time of
+    // a 40k-row table.
+    fn pad(out: &mut String, s: &str, w: usize) {
+        out.push_str(s);
+        out.extend(std::iter::repeat_n(' ', w.saturating_sub(width(s))));
+    }
+    let mut out = String::with_capacity(items.len() * 80 + 32);
+    let [w0, w1, w2, w3] = widths;
     for i in items {
         let [id, status, prio, who, title] = cells(i);
-        let [w0, w1, w2, w3] = widths;
-        line.clear();
-        let at = if who.is_empty() { "" } else { "@" };
-        let pad = w3.saturating_sub(width(who) + at.len());
-        let _ = write!(
-            line,
-            "{id:<w0$}  {status:<w1$}  {prio:<w2$}  {at}{who}{:pad$}  {title}",
-            ""
-        );
-        out.push_str(line.trim_end());
+        pad(&mut out, id, w0 + 2);
+        pad(&mut out, status, w1 + 2);
+        pad(&mut out, prio, w2 + 2);
+        if who.is_empty() {
+            out.extend(std::iter::repeat_n(' ', w3 + 2));
+        } else {
+            out.push('@');
+            pad(&mut out, who, w3 + 1);
+        }
+        out.push_str(title);
+        out.truncate(out.trim_end().len());
         out.push('\n');
     }
     let _ = writeln!(

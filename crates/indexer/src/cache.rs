@@ -42,10 +42,12 @@ use crate::{Builder, Graph};
 
 /// The cache file, workspace-relative.
 pub const FILE: &str = ".nonlinear/cache/items.bin";
+/// Its directory.
+const CACHE_DIR: &str = ".nonlinear/cache";
 /// Bump when the encoding of [`Item`] or of the cache changes; a cache of
 /// another format is rebuilt. `cache_format_is_pinned` in the tests fails
 /// when the item encoding changes without this changing too.
-pub const FORMAT: u32 = 3;
+pub const FORMAT: u32 = 4;
 const MAGIC: &[u8; 8] = b"NLCACHE\0";
 /// Items per independently decoded chunk.
 const CHUNK: usize = 1024;
@@ -168,6 +170,11 @@ fn attempt(store: &Store, use_old: bool) -> Result<(Builder, Report), String> {
         clock = std::time::Instant::now();
     };
     let on = enabled();
+    if on {
+        // Before `.nonlinear/` is stamped: creating the cache directory
+        // later would change that stamp and cost the next load a listing.
+        let _ = make_cache_dir(&store.path(CACHE_DIR));
+    }
     let old = if on && use_old {
         read_cache(&store.path(FILE))
     } else {

@@ -49,7 +49,9 @@
 //!   naming the file and its first problem; the watcher keeps the version it
 //!   had (or none, for a new file), and the next good version is compared
 //!   with that. Files that parse with problems (an unknown status, say) are
-//!   not invalid: they are items, as `Store::load` reads them.
+//!   not invalid: they are items, as `Store::load` reads them. (Unless
+//!   [`Options::keep_last_good`] is off: then the item leaves the graph,
+//!   as it would be absent from a fresh load.)
 //! * **Ignored:** `.git`, `target`, `node_modules`, `.venv` and `__pycache__`
 //!   anywhere (the directories `Store::files` skips; top-level ones are not
 //!   even watched), `.nonlinear/cache/`, and dot files and directories under
@@ -112,6 +114,11 @@ pub struct Options {
     /// How long a known file must stay missing before it is reported
     /// deleted.
     pub grace: Duration,
+    /// Whether an item whose file stops parsing keeps its last good
+    /// version (a live view: an editor half-way through a save) or leaves
+    /// the graph (a reader that must answer as a fresh load of the files
+    /// would: the daemon).
+    pub keep_last_good: bool,
 }
 
 impl Default for Options {
@@ -119,6 +126,7 @@ impl Default for Options {
         Options {
             debounce: Duration::from_millis(100),
             grace: Duration::from_millis(300),
+            keep_last_good: true,
         }
     }
 }
@@ -304,6 +312,11 @@ pub struct Watcher {
     /// file listed then and not modified since is not an edit.
     started_ns: i64,
     stopped: bool,
+    /// The cookie file of a [`Watcher::sync`] in progress, and whether its
+    /// notification has arrived.
+    cookie: Option<(String, bool)>,
+    /// Cookies made so far (each has a new name).
+    cookies: u64,
 }
 
 /// A file's stamp, taken before reading it, and the horizon it proves
@@ -426,7 +439,14 @@ impl Watcher {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
             stopped: false,
+            cookie: None,
+            cookies: 0,
         };
+        // Where [`Watcher::sync`] puts its cookies: it must exist before
+        // the watches are placed, or the first cookie could be made before
+        // its directory is watched. Best effort: a read-only work tree has
+        // no cookies, and `sync` then falls back to a rescan.
+        let _ = crate::cache::make_cache_dir(&w.root.join(CACHE_DIR));
         w.debouncer.watch(&w.root, RecursiveMode::NonRecursive)?;
         for entry in std::fs::read_dir(&w.root).map_err(|source| StoreError::Io {
             path: w.root.clone(),
@@ -625,6 +645,54 @@ impl Watcher {
         self.apply(files, Instant::now(), true)
     }
 
+    /// Brings the graph up to date with every change made to the files
+    /// before this call, and returns what changed — a reader's guarantee
+    /// that what it sees is never stale, without waiting out the
+    /// debounce or reading every file. Works as watchman's "sync to now":
+    /// it creates a cookie file in `.nonlinear/cache/` and processes
+    /// notifications until the cookie's own arrives. The operating system
+    /// queues notifications in order, and the debouncer releases a path's
+    /// events in the order they came, so every change made before the
+    /// cookie has been applied by then. Files found missing count as
+    /// deleted at once (no [`Options::grace`]: what is gone now is gone
+    /// for this reader). Costs about one debounce interval; a watcher made
+    /// for readers uses a short one.
+    ///
+    /// When the cookie cannot be made or its notification does not come
+    /// within `timeout` (a read-only or unwatchable cache directory), the
+    /// watcher rescans instead: slower, never wrong.
+    pub fn sync(&mut self, timeout: Duration) -> Vec<Event> {
+        self.cookies += 1;
+        let rel = format!("{CACHE_DIR}/.sync-{}-{}", std::process::id(), self.cookies);
+        let path = self.root.join(&rel);
+        let made = std::fs::File::create(&path).is_ok();
+        self.cookie = Some((rel, false));
+        let deadline = Instant::now() + timeout;
+        let mut out = Vec::new();
+        let mut arrived = false;
+        while made && !self.stopped {
+            let wake = self.rx.wait(Some(deadline));
+            if wake.0.is_empty() && Instant::now() >= deadline {
+                break;
+            }
+            out.extend(self.process(wake).unwrap_or_default());
+            if self.cookie.as_ref().is_some_and(|(_, seen)| *seen) {
+                arrived = true;
+                break;
+            }
+        }
+        self.cookie = None;
+        let _ = std::fs::remove_file(&path);
+        if !arrived {
+            out.extend(self.rescan("a sync's cookie file did not come back"));
+        }
+        let missing: BTreeSet<String> = self.missing.keys().cloned().collect();
+        if !missing.is_empty() {
+            out.extend(self.apply(missing, Instant::now(), true));
+        }
+        out
+    }
+
     /// Turns debounced file system events into events of ours.
     fn on_fs(&mut self, results: Vec<DebounceEventResult>) -> Vec<Event> {
         let mut paths = BTreeSet::new();
@@ -638,6 +706,14 @@ impl Watcher {
                         // to us, for ever.
                         if matches!(e.event.kind, EventKind::Access(_)) {
                             continue;
+                        }
+                        if let Some((cookie, seen)) = &mut self.cookie
+                            && e.event.paths.iter().any(|p| {
+                                p.strip_prefix(&self.root)
+                                    .is_ok_and(|r| r.to_str() == Some(cookie.as_str()))
+                            })
+                        {
+                            *seen = true;
                         }
                         if e.need_rescan() {
                             lost = Some("the file system dropped events".to_owned());
@@ -935,6 +1011,9 @@ impl Watcher {
                 }
                 Read::Invalid(diagnostic) => {
                     self.missing.remove(&rel);
+                    if !self.options.keep_last_good && self.known.contains(&rel) {
+                        gone.push(rel.clone());
+                    }
                     out.extend(self.invalid(rel, *diagnostic));
                 }
                 Read::Absent if self.known.contains(&rel) && at_once => {

@@ -171,6 +171,17 @@ impl Filter {
         self.terms.is_empty()
     }
 
+    /// Whether a term names `@me`: only then must the caller find out who
+    /// is acting (which may ask git).
+    pub fn mentions_me(&self) -> bool {
+        self.terms.iter().any(|t| match &t.pred {
+            Pred::Assignee(v) | Pred::Owner(v) | Pred::CreatedBy(v) => {
+                v.iter().any(|h| h.strip_prefix('@').unwrap_or(h) == "me")
+            }
+            _ => false,
+        })
+    }
+
     /// Whether a term searches free text, which reads item bodies.
     pub fn has_text(&self) -> bool {
         self.terms.iter().any(|t| matches!(t.pred, Pred::Text(_)))

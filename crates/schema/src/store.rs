@@ -50,6 +50,8 @@ pub const IO_THREADS: usize = 32;
 
 /// Directories never searched for workspace files.
 const SKIP_DIRS: &[&str] = &[".git", "target", "node_modules", ".venv", "__pycache__"];
+/// The directory of every workspace file but `COMPONENT.md`s elsewhere.
+const NONLINEAR_DIR: &str = ".nonlinear";
 
 /// A workspace on disk.
 #[derive(Debug, Clone)]
@@ -180,8 +182,16 @@ impl Store {
     /// issues, components, artifacts; not the `COMPONENT.md` files elsewhere),
     /// unsorted, with the [`Stamp`] of every directory listed, taken before
     /// it was read: while those stamps hold, so does the listing.
+    ///
+    /// `.nonlinear/` itself is among the stamped directories: an item
+    /// directory created, removed or moved back into it changes its stamp,
+    /// not the stamps of the item directories that were there before.
     pub fn item_dirs_listing(&self) -> (Vec<String>, Vec<(String, Stamp)>) {
-        let stamps = Mutex::new(Vec::new());
+        let mut first = Vec::new();
+        if let Some(st) = self.stamp(NONLINEAR_DIR) {
+            first.push((NONLINEAR_DIR.to_owned(), st));
+        }
+        let stamps = Mutex::new(first);
         let mut files = Vec::new();
         if self.path(parse::CONFIG_PATH).is_file() {
             files.push(parse::CONFIG_PATH.to_owned());

@@ -15,6 +15,8 @@
 //! * `fixtures`: the demo workspace and `generate`.
 //! * `history`: `diff` (text, Markdown, JSON), `log` across renames, and
 //!   the read commands and `check` at `--rev`.
+//! * `daemon`: graph verbs answered by `nonlinear daemon` equal the same
+//!   verbs without it, right after every kind of edit.
 //! * `watch`: `watch --json` in the background sees an edit; SIGTERM ends it.
 
 // `cfg(test)` lets clippy treat the helpers as test code too
@@ -25,6 +27,8 @@ mod bad_input;
 mod check;
 #[cfg(test)]
 mod concurrency;
+#[cfg(test)]
+mod daemon;
 #[cfg(test)]
 mod edits;
 #[cfg(test)]

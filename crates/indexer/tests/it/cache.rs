@@ -151,6 +151,28 @@ fn added_deleted_renamed_and_rename_saved_files_are_seen() {
     ws.load_clean();
 }
 
+/// An item directory moved out of `.nonlinear/` and back (or created,
+/// or removed whole) changes no stamp of the item directories the listing
+/// saw — only `.nonlinear/`'s own. Found by the daemon's tests: the issues
+/// came back and the cache did not see them.
+#[test]
+fn an_item_directory_moved_away_and_back_is_seen() {
+    let ws = Ws::new();
+    ws.load();
+    tick();
+    let issues = ws.path(".nonlinear/issues");
+    let away = ws.path("issues-away");
+    std::fs::rename(&issues, &away).expect("move away");
+    let (g, r) = ws.load();
+    assert!(r.listed && g.find("NL-a").is_none(), "{r:?}");
+    tick();
+    std::fs::rename(&away, &issues).expect("move back");
+    let (g, r) = ws.load();
+    assert!(r.listed && g.find("NL-a").is_some(), "{r:?}");
+    tick();
+    ws.load_clean();
+}
+
 #[test]
 fn component_files_beside_code_come_and_go() {
     let ws = Ws::new();
