@@ -7,8 +7,10 @@
 //! single-item commands `show`, `set status` and `new issue`; then the graph
 //! verbs: `ready` with the index cache warm, after one file changed (the
 //! cache is brought up to date), and with the cache off
-//! (`NONLINEAR_CACHE=0`), and `path --critical`. Peak RSS comes from GNU
-//! time when it is installed. Prints two Markdown tables.
+//! (`NONLINEAR_CACHE=0`), and `path --critical`; then the same through
+//! `nonlinear daemon` (started, timed, stopped; every other command runs
+//! with `NONLINEAR_DAEMON=0`). Peak RSS comes from GNU time when it is
+//! installed. Prints two Markdown tables.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -140,19 +142,44 @@ fn main() {
         } else {
             "n/a".into()
         };
+        // The same through `nonlinear daemon`.
+        let daemon = [("NONLINEAR_DAEMON", "1")];
+        let t = Instant::now();
+        run_env(&bin, &ws, &["daemon", "start"], &daemon);
+        let started = t.elapsed();
+        let via = |args: &[&str]| time(|| run_env(&bin, &ws, args, &daemon));
+        via(&["ready"]);
+        let d_warm = median((0..21).map(|_| via(&["ready"])).collect());
+        let d_edited = median(
+            (0..11)
+                .map(|i| {
+                    let status = if i % 2 == 0 { "done" } else { "todo" };
+                    run(&bin, &ws, &["set", &target, "status", status], None);
+                    via(&["ready"])
+                })
+                .collect(),
+        );
+        let d_critical = median((0..11).map(|_| via(&["path", "--critical"])).collect());
+        let d_one = median((0..11).map(|_| via(&["ready", "--limit", "20"])).collect());
+        run_env(&bin, &ws, &["daemon", "stop"], &daemon);
         graph_rows.push(format!(
-            "| {n} | {} | {} | {} | {} | {rss} |",
+            "| {n} | {} | {} | {} | {} | {rss} | {} | {} | {} | {} | {} |",
             fmt(warm),
             fmt(edited),
             fmt(off),
-            fmt(critical)
+            fmt(critical),
+            fmt(started),
+            fmt(d_warm),
+            fmt(d_edited),
+            fmt(d_one),
+            fmt(d_critical),
         ));
     }
     println!();
     println!(
-        "| issues | ready, cache warm | ready, one file changed | ready, cache off | path --critical | ready peak RSS |"
+        "| issues | ready, cache warm | ready, one file changed | ready, cache off | path --critical | ready peak RSS | daemon start | ready via daemon | via daemon, one file changed | via daemon, --limit 20 | path --critical via daemon |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for row in graph_rows {
         println!("{row}");
     }
@@ -163,6 +190,7 @@ fn run_env(bin: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) {
     cmd.arg("-C")
         .arg(dir)
         .args(args)
+        .env("NONLINEAR_DAEMON", "0")
         .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -179,6 +207,7 @@ fn run(bin: &Path, dir: &Path, args: &[&str], actor: Option<&str>) {
     cmd.arg("-C")
         .arg(dir)
         .args(args)
+        .env("NONLINEAR_DAEMON", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     if let Some(a) = actor {
@@ -227,6 +256,7 @@ fn peak_rss_of(bin: &Path, ws: &Path, args: &[&str]) -> String {
         .arg("-C")
         .arg(ws)
         .args(args)
+        .env("NONLINEAR_DAEMON", "0")
         .stdout(Stdio::null())
         .output()
         .expect("time runs");

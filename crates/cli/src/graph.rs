@@ -217,7 +217,7 @@ pub fn ready(
         .iter()
         .filter_map(|&n| g.node(n).item.as_ref())
         .collect();
-    out!("{}", crate::read::table(&items, total));
+    crate::emit(&crate::read::table(&items, total), false);
     Ok(Outcome::Ok)
 }
 
