@@ -28,7 +28,7 @@ pub fn search(ctx: &Ctx, query: &str, limit: usize, offset: usize) -> anyhow::Re
             me,
             limit,
             offset,
-            prefix_last: true,
+            ..SearchQuery::new(query)
         },
         &graph,
     );

@@ -353,7 +353,8 @@ impl SearchIndex {
             return Err("index files changed since they were written".into());
         }
         let (schema, f) = schema();
-        let index = Index::open_in_dir(dir).map_err(|e| format!("index: {e}"))?;
+        let mut index = Index::open_in_dir(dir).map_err(|e| format!("index: {e}"))?;
+        search_segments_in_parallel(&mut index);
         if index.schema() != schema {
             return Err("index of another schema".into());
         }
@@ -405,7 +406,8 @@ impl SearchIndex {
             crate::cache::make_cache_dir(cache).map_err(|e| err(format!("cannot create: {e}")))?;
         }
         let (schema, f) = schema();
-        let index = Index::create_in_dir(dir, schema).map_err(|e| err(e.to_string()))?;
+        let mut index = Index::create_in_dir(dir, schema).map_err(|e| err(e.to_string()))?;
+        search_segments_in_parallel(&mut index);
         index.tokenizers().register(TOKENIZER, analyzer());
         let reader = index
             .reader_builder()
@@ -906,6 +908,24 @@ impl SearchIndex {
         let all_docs = usize::try_from(searcher.num_docs())
             .unwrap_or(usize::MAX)
             .max(1);
+        let by_bitsets = !q.scorers
+            && plan.phrases.is_empty()
+            && self
+                .rank_by_bitsets(
+                    &searcher,
+                    &plan,
+                    q.prefix_last,
+                    &filters,
+                    want,
+                    &mut seen,
+                    &mut ranked,
+                )
+                .map(|(n, fc)| {
+                    total = n;
+                    facets = fc;
+                })
+                .is_ok();
+        let tiers = if by_bitsets { &[][..] } else { &tiers[..] };
         for (tier, query) in tiers.iter().enumerate() {
             let room = want.saturating_sub(ranked.len());
             // A page filled: the total and facets are those of the tier
@@ -972,6 +992,179 @@ impl SearchIndex {
         }
     }
 
+    /// The tiers of [`SearchIndex::search`] ranked with bitsets instead
+    /// of scorers: per segment, one bitset per way each word matches (its
+    /// [`word_clauses`]) and one of the filters; a tier's matches are
+    /// their intersection, a document's score the sum over words of the
+    /// best way it matches, and only documents that could still enter the
+    /// page have their recency read. Same order and totals as scoring
+    /// every match with tantivy's collectors — which cost ~85 ns per
+    /// matching document, most of a query on a word that matches half the
+    /// workspace — at a few nanoseconds per match. Phrases take the
+    /// collectors' path.
+    #[allow(clippy::too_many_arguments)]
+    fn rank_by_bitsets(
+        &self,
+        searcher: &tantivy::Searcher,
+        plan: &Plan,
+        prefix_last: bool,
+        filters: &[(Occur, Box<dyn tantivy::query::Query>)],
+        want: usize,
+        seen: &mut std::collections::HashSet<DocAddress>,
+        ranked: &mut Vec<(u8, f32, DocAddress)>,
+    ) -> tantivy::Result<(usize, Facets)> {
+        use tantivy::query::{EnableScoring, Query as _};
+        let f = &self.f;
+        let off = EnableScoring::disabled_from_searcher(searcher);
+        let n_words = plan.words.len();
+        // Per word, its ways of matching, best first.
+        let mut words = Vec::with_capacity(n_words);
+        for (i, w) in plan.words.iter().enumerate() {
+            let mut clauses = word_clauses(f, w, prefix_last && i + 1 == n_words);
+            clauses.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let mut ways = Vec::with_capacity(clauses.len());
+            for (q, weight) in clauses {
+                ways.push((q.weight(off)?, weight));
+            }
+            words.push(ways);
+        }
+        let filter = if filters.is_empty() {
+            None
+        } else {
+            let q = BooleanQuery::new(filters.iter().map(|(o, c)| (*o, c.box_clone())).collect());
+            Some(q.weight(off)?)
+        };
+
+        struct Seg<'r> {
+            reader: &'r SegmentReader,
+            allowed: Vec<u64>,
+            /// Per word: per way (best first), its weight and documents.
+            ways: Vec<Vec<(f32, Vec<u64>)>>,
+            /// Per word: every document it matches.
+            any: Vec<Vec<u64>>,
+            updated: Option<std::sync::Arc<dyn tantivy::columnar::ColumnValues<i64>>>,
+        }
+        let mut segs = Vec::new();
+        for reader in searcher.segment_readers() {
+            let max = reader.max_doc();
+            let len = (max as usize).div_ceil(64);
+            let mut allowed = match &filter {
+                Some(w) => docs_of(w.as_ref(), reader, len)?,
+                None => full_bitset(max),
+            };
+            if let Some(alive) = reader.alive_bitset() {
+                let mut live = vec![0u64; len];
+                for d in alive.iter_alive() {
+                    live[d as usize >> 6] |= 1 << (d & 63);
+                }
+                and_into(&mut allowed, &live);
+            }
+            let mut ways = Vec::with_capacity(n_words);
+            let mut any = Vec::with_capacity(n_words);
+            for word in &words {
+                let mut all = vec![0u64; len];
+                let mut these = Vec::with_capacity(word.len());
+                for (w, weight) in word {
+                    let bits = docs_of(w.as_ref(), reader, len)?;
+                    or_into(&mut all, &bits);
+                    these.push((*weight, bits));
+                }
+                ways.push(these);
+                any.push(all);
+            }
+            let updated = reader
+                .fast_fields()
+                .i64("updated")
+                .ok()
+                .map(|c| c.first_or_default_col(0));
+            segs.push(Seg {
+                reader,
+                allowed,
+                ways,
+                any,
+                updated,
+            });
+        }
+
+        // The tiers: every word, every word but the last, …, the first
+        // word; then any word. With no words, everything the filters allow.
+        let mut tiers: Vec<(Vec<usize>, bool)> = (1..=n_words)
+            .rev()
+            .map(|k| ((0..k).collect(), false))
+            .collect();
+        if n_words > 1 {
+            tiers.push(((0..n_words).collect(), true));
+        }
+        if n_words == 0 {
+            tiers.push((Vec::new(), false));
+        }
+        let mut total = 0;
+        let mut facets = Facets::default();
+        for (tier, (used, union)) in tiers.iter().enumerate() {
+            let room = want.saturating_sub(ranked.len());
+            if tier > 0 && room == 0 {
+                break;
+            }
+            let fetch = if tier == 0 { room } else { want }.max(1);
+            // (score, recency, segment, doc), the best `fetch` kept in a
+            // min-heap; ties go to the lower address, as in `TopDocs`.
+            type Key = (u32, i64, std::cmp::Reverse<(u32, DocId)>);
+            let mut heap: std::collections::BinaryHeap<std::cmp::Reverse<Key>> =
+                std::collections::BinaryHeap::new();
+            let mut counts: Vec<(usize, [HashMap<String, usize>; 3])> = Vec::new();
+            for (ord, seg) in segs.iter().enumerate() {
+                let mut matches = seg.allowed.clone();
+                if *union {
+                    let mut some = vec![0u64; matches.len()];
+                    for &w in used {
+                        or_into(&mut some, &seg.any[w]);
+                    }
+                    and_into(&mut matches, &some);
+                } else {
+                    for &w in used {
+                        and_into(&mut matches, &seg.any[w]);
+                    }
+                }
+                counts.push(self.facets.count(seg.reader, &matches)?);
+                for_each_bit(&matches, |d| {
+                    let mut score = if used.is_empty() { 1.0 } else { 0.0 };
+                    for &w in used {
+                        if let Some((weight, _)) = seg.ways[w]
+                            .iter()
+                            .find(|(_, bits)| bits[d as usize >> 6] & (1 << (d & 63)) != 0)
+                        {
+                            score += weight;
+                        }
+                    }
+                    let bits = score.to_bits();
+                    if heap.len() >= fetch && heap.peek().is_some_and(|m| bits < (m.0).0) {
+                        return;
+                    }
+                    let updated = seg.updated.as_ref().map_or(0, |c| c.get_val(d));
+                    let key = (bits, updated, std::cmp::Reverse((ord as u32, d)));
+                    if heap.len() < fetch {
+                        heap.push(std::cmp::Reverse(key));
+                    } else if heap.peek().is_some_and(|m| key > m.0) {
+                        heap.pop();
+                        heap.push(std::cmp::Reverse(key));
+                    }
+                });
+            }
+            let (n, fc) = FacetCollector::merge(counts);
+            total = n;
+            facets = fc;
+            let mut top: Vec<Key> = heap.into_iter().map(|r| r.0).collect();
+            top.sort_unstable_by(|a, b| b.cmp(a));
+            for (bits, _, std::cmp::Reverse((ord, d))) in top {
+                let addr = DocAddress::new(ord, d);
+                if seen.insert(addr) {
+                    ranked.push((tier as u8 + 1, f32::from_bits(bits), addr));
+                }
+            }
+        }
+        Ok((total, facets))
+    }
+
     fn hit(&self, doc: &tantivy::TantivyDocument, plan: &Plan, tier: u8, score: f32) -> Hit {
         let f = &self.f;
         let s = |field: Field| -> String {
@@ -1015,6 +1208,17 @@ impl SearchIndex {
             tier,
             score,
         }
+    }
+}
+
+/// Makes a query search the index's segments on up to one thread per core
+/// (tantivy's executor; collectors merge the segments' results): a query
+/// that matches a large share of the documents is bound by how many of
+/// them it scores. Best effort: without threads, one at a time.
+fn search_segments_in_parallel(index: &mut Index) {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    if cores > 1 {
+        let _ = index.set_multithread_executor(cores.min(4));
     }
 }
 
@@ -1139,6 +1343,10 @@ pub struct SearchQuery<'a> {
     pub offset: usize,
     /// Match the last word as a prefix too (as you type).
     pub prefix_last: bool,
+    /// Rank by scoring every match with tantivy's collectors instead of
+    /// with bitsets: the reference the bitset ranking is tested against.
+    #[doc(hidden)]
+    pub scorers: bool,
 }
 
 impl<'a> SearchQuery<'a> {
@@ -1149,6 +1357,7 @@ impl<'a> SearchQuery<'a> {
             limit: 20,
             offset: 0,
             prefix_last: true,
+            scorers: false,
         }
     }
 }
@@ -1732,12 +1941,22 @@ fn term_text(field: Field, w: &str) -> Box<dyn tantivy::query::Query> {
 /// One word: the best of exact, prefix and typo'd matches, in the title
 /// and in the text.
 fn word_query(f: &F, w: &Word, prefix: bool) -> Box<dyn tantivy::query::Query> {
-    let c = |q: Box<dyn tantivy::query::Query>, s: f32| -> Box<dyn tantivy::query::Query> {
-        Box::new(ConstScoreQuery::new(q, s))
-    };
-    let mut ds: Vec<Box<dyn tantivy::query::Query>> = vec![
-        c(term_text(f.title, &w.text), EXACT_TITLE),
-        c(term_text(f.text, &w.text), EXACT_TEXT),
+    Box::new(DisjunctionMaxQuery::new(
+        word_clauses(f, w, prefix)
+            .into_iter()
+            .map(|(q, s)| -> Box<dyn tantivy::query::Query> {
+                Box::new(ConstScoreQuery::new(q, s))
+            })
+            .collect(),
+    ))
+}
+
+/// The ways one word matches, each with its weight: exact in the title and
+/// in the text, then (as a prefix, and typo'd) in each.
+fn word_clauses(f: &F, w: &Word, prefix: bool) -> Vec<(Box<dyn tantivy::query::Query>, f32)> {
+    let mut ds: Vec<(Box<dyn tantivy::query::Query>, f32)> = vec![
+        (term_text(f.title, &w.text), EXACT_TITLE),
+        (term_text(f.text, &w.text), EXACT_TEXT),
     ];
     let typos = typo_budget(&w.text);
     for (field, exact, typo) in [
@@ -1746,7 +1965,7 @@ fn word_query(f: &F, w: &Word, prefix: bool) -> Box<dyn tantivy::query::Query> {
     ] {
         let t = Term::from_field_text(field, &w.text);
         if prefix {
-            ds.push(c(
+            ds.push((
                 Box::new(FuzzyTermQuery::new_prefix(t.clone(), 0, true)),
                 exact,
             ));
@@ -1759,10 +1978,10 @@ fn word_query(f: &F, w: &Word, prefix: bool) -> Box<dyn tantivy::query::Query> {
             } else {
                 FuzzyTermQuery::new(t, typos, true)
             };
-            ds.push(c(Box::new(fuzzy), typo));
+            ds.push((Box::new(fuzzy), typo));
         }
     }
-    Box::new(DisjunctionMaxQuery::new(ds))
+    ds
 }
 
 fn phrase_query(f: &F, words: &[String]) -> Option<Box<dyn tantivy::query::Query>> {
@@ -1982,6 +2201,124 @@ struct FacetSegment {
     matches: Vec<u64>,
 }
 
+impl FacetCollector {
+    /// The facets of one segment, built on first use and kept.
+    fn segment(&self, reader: &SegmentReader) -> tantivy::Result<std::sync::Arc<SegmentFacets>> {
+        let id = reader.segment_id();
+        let cached = self.cache.lock().ok().and_then(|c| c.get(&id).cloned());
+        Ok(match cached {
+            Some(f) => f,
+            None => {
+                let f = std::sync::Arc::new(SegmentFacets::build(reader)?);
+                if let Ok(mut c) = self.cache.lock() {
+                    c.insert(id, f.clone());
+                }
+                f
+            }
+        })
+    }
+
+    /// The number of `matches` in one segment and their facet counts.
+    fn count(
+        &self,
+        reader: &SegmentReader,
+        matches: &[u64],
+    ) -> tantivy::Result<(usize, [HashMap<String, usize>; 3])> {
+        let facets = self.segment(reader)?;
+        Ok(facet_counts(&facets, matches))
+    }
+
+    /// The segments' counts, summed.
+    fn merge(fruits: Vec<(usize, [HashMap<String, usize>; 3])>) -> (usize, Facets) {
+        let mut maps: [HashMap<String, usize>; 3] = Default::default();
+        let total = fruits.iter().map(|f| f.0).sum();
+        for (_, fruit) in fruits {
+            for (into, from) in maps.iter_mut().zip(fruit) {
+                for (k, v) in from {
+                    *into.entry(k).or_default() += v;
+                }
+            }
+        }
+        (total, Facets::from_maps(maps))
+    }
+}
+
+/// How many documents `matches` holds, and how many of them have each
+/// facet value.
+fn facet_counts(facets: &SegmentFacets, matches: &[u64]) -> (usize, [HashMap<String, usize>; 3]) {
+    let mut out: [HashMap<String, usize>; 3] = Default::default();
+    for (values, map) in facets.fields.iter().zip(&mut out) {
+        for (value, bits) in values {
+            let n: u32 = bits
+                .iter()
+                .zip(matches)
+                .map(|(a, b)| (a & b).count_ones())
+                .sum();
+            if n > 0 {
+                map.insert(value.clone(), n as usize);
+            }
+        }
+    }
+    let n = matches.iter().map(|w| w.count_ones() as usize).sum();
+    (n, out)
+}
+
+/// The documents of one segment a weight matches, as a bitset of `len`
+/// words (deleted documents included: callers intersect with the live
+/// ones).
+fn docs_of(
+    weight: &dyn tantivy::query::Weight,
+    reader: &SegmentReader,
+    len: usize,
+) -> tantivy::Result<Vec<u64>> {
+    use tantivy::DocSet as _;
+    let mut bits = vec![0u64; len];
+    let mut scorer = weight.scorer(reader, 1.0)?;
+    let mut d = scorer.doc();
+    while d != tantivy::TERMINATED {
+        if let Some(w) = bits.get_mut(d as usize >> 6) {
+            *w |= 1 << (d & 63);
+        }
+        d = scorer.advance();
+    }
+    Ok(bits)
+}
+
+/// Every document below `max`.
+fn full_bitset(max: DocId) -> Vec<u64> {
+    let mut bits = vec![u64::MAX; (max as usize).div_ceil(64)];
+    if !max.is_multiple_of(64)
+        && let Some(last) = bits.last_mut()
+    {
+        *last = (1u64 << (max % 64)) - 1;
+    }
+    bits
+}
+
+fn and_into(a: &mut [u64], b: &[u64]) {
+    for (x, y) in a.iter_mut().zip(b) {
+        *x &= y;
+    }
+}
+
+fn or_into(a: &mut [u64], b: &[u64]) {
+    for (x, y) in a.iter_mut().zip(b) {
+        *x |= y;
+    }
+}
+
+/// Calls `f` with each document of a bitset, in order.
+fn for_each_bit(bits: &[u64], mut f: impl FnMut(DocId)) {
+    for (i, &w) in bits.iter().enumerate() {
+        let mut w = w;
+        while w != 0 {
+            let b = w.trailing_zeros();
+            f((i as u32) << 6 | b);
+            w &= w - 1;
+        }
+    }
+}
+
 impl Collector for FacetCollector {
     /// The number of matches, and the facets.
     type Fruit = (usize, Facets);
@@ -1992,20 +2329,8 @@ impl Collector for FacetCollector {
         _: tantivy::SegmentOrdinal,
         reader: &SegmentReader,
     ) -> tantivy::Result<FacetSegment> {
-        let id = reader.segment_id();
-        let cached = self.cache.lock().ok().and_then(|c| c.get(&id).cloned());
-        let facets = match cached {
-            Some(f) => f,
-            None => {
-                let f = std::sync::Arc::new(SegmentFacets::build(reader)?);
-                if let Ok(mut c) = self.cache.lock() {
-                    c.insert(id, f.clone());
-                }
-                f
-            }
-        };
         Ok(FacetSegment {
-            facets,
+            facets: self.segment(reader)?,
             matches: vec![0; (reader.max_doc() as usize).div_ceil(64)],
         })
     }
@@ -2018,16 +2343,7 @@ impl Collector for FacetCollector {
         &self,
         fruits: Vec<(usize, [HashMap<String, usize>; 3])>,
     ) -> tantivy::Result<(usize, Facets)> {
-        let mut maps: [HashMap<String, usize>; 3] = Default::default();
-        let total = fruits.iter().map(|f| f.0).sum();
-        for (_, fruit) in fruits {
-            for (into, from) in maps.iter_mut().zip(fruit) {
-                for (k, v) in from {
-                    *into.entry(k).or_default() += v;
-                }
-            }
-        }
-        Ok((total, Facets::from_maps(maps)))
+        Ok(FacetCollector::merge(fruits))
     }
 }
 
@@ -2041,21 +2357,7 @@ impl SegmentCollector for FacetSegment {
     }
 
     fn harvest(self) -> Self::Fruit {
-        let mut out: [HashMap<String, usize>; 3] = Default::default();
-        for (values, map) in self.facets.fields.iter().zip(&mut out) {
-            for (value, bits) in values {
-                let n: u32 = bits
-                    .iter()
-                    .zip(&self.matches)
-                    .map(|(a, b)| (a & b).count_ones())
-                    .sum();
-                if n > 0 {
-                    map.insert(value.clone(), n as usize);
-                }
-            }
-        }
-        let matches = self.matches.iter().map(|w| w.count_ones() as usize).sum();
-        (matches, out)
+        facet_counts(&self.facets, &self.matches)
     }
 }
 

@@ -251,7 +251,7 @@ pub async fn search(
             me: me.as_deref(),
             limit: p.limit.unwrap_or(20).clamp(1, 100),
             offset: p.offset.unwrap_or(0).min(10_000),
-            prefix_last: true,
+            ..SearchQuery::new(&p.q)
         },
         live.graph(),
     );
