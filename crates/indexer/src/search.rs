@@ -1112,7 +1112,8 @@ impl SearchIndex {
             let mut heap: std::collections::BinaryHeap<std::cmp::Reverse<Key>> =
                 std::collections::BinaryHeap::new();
             let mut counts: Vec<(usize, [HashMap<String, usize>; 3])> = Vec::new();
-            for (ord, seg) in segs.iter().enumerate() {
+            let mut tier_matches = Vec::with_capacity(segs.len());
+            for seg in &segs {
                 let mut matches = seg.allowed.clone();
                 if *union {
                     let mut some = vec![0u64; matches.len()];
@@ -1126,7 +1127,49 @@ impl SearchIndex {
                     }
                 }
                 counts.push(self.facets.count(seg.reader, &matches)?);
-                for_each_bit(&matches, |d| {
+                tier_matches.push(matches);
+            }
+            // Only documents that can reach the page are scored. A word's
+            // ways have distinct weights: with one word, the page comes
+            // from its best ways that together match `fetch` documents;
+            // with more, when `fetch` documents match every word its best
+            // way (the highest score there is), from those alone.
+            let restrict = |seg: &Seg<'_>, matches: &[u64], ways: usize| -> Vec<u64> {
+                let mut best = vec![if used.len() == 1 { 0 } else { u64::MAX }; matches.len()];
+                for &w in used {
+                    for (_, bits) in seg.ways[w].iter().take(ways) {
+                        if used.len() == 1 {
+                            or_into(&mut best, bits);
+                        } else {
+                            and_into(&mut best, bits);
+                        }
+                    }
+                }
+                and_into(&mut best, matches);
+                best
+            };
+            let popcount =
+                |bits: &[u64]| bits.iter().map(|w| w.count_ones() as usize).sum::<usize>();
+            if !used.is_empty() && fetch < counts.iter().map(|c| c.0).sum() {
+                let levels = if used.len() == 1 {
+                    segs.first().map_or(0, |s| s.ways[used[0]].len())
+                } else {
+                    1
+                };
+                for ways in 1..=levels {
+                    let narrowed: Vec<Vec<u64>> = segs
+                        .iter()
+                        .zip(&tier_matches)
+                        .map(|(seg, m)| restrict(seg, m, ways))
+                        .collect();
+                    if narrowed.iter().map(|b| popcount(b)).sum::<usize>() >= fetch {
+                        tier_matches = narrowed;
+                        break;
+                    }
+                }
+            }
+            for (ord, (seg, matches)) in segs.iter().zip(&tier_matches).enumerate() {
+                for_each_bit(matches, |d| {
                     let mut score = if used.is_empty() { 1.0 } else { 0.0 };
                     for &w in used {
                         if let Some((weight, _)) = seg.ways[w]
