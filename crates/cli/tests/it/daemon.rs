@@ -122,6 +122,8 @@ const VERBS: &[&[&str]] = &[
     &["ready"],
     &["ready", "--json"],
     &["ready", "priority:<=2", "--limit", "7"],
+    // Free text reads descriptions, which the daemon holds.
+    &["ready", "leak"],
     &["blocked"],
     &["path", "--critical"],
     &["cycles"],
