@@ -97,19 +97,7 @@ pub fn enabled() -> bool {
 
 /// The verbs a daemon answers: those that read only the graph.
 pub fn answers(cli: &Cli) -> bool {
-    use crate::Cmd;
-    cli.rev.is_none()
-        && matches!(
-            cli.cmd,
-            Cmd::Ready { .. }
-                | Cmd::Tree { .. }
-                | Cmd::Blocked { .. }
-                | Cmd::Path { .. }
-                | Cmd::Near { .. }
-                | Cmd::Impact { .. }
-                | Cmd::Cycles
-                | Cmd::Graph { .. }
-        )
+    cli.rev.is_none() && crate::is_graph_verb(&cli.cmd)
 }
 
 /// Who may be answered: this build of `nonlinear` (path, size and

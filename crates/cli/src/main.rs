@@ -464,12 +464,11 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-fn reads_a_revision(cmd: &Cmd) -> bool {
+/// The graph verbs: they read only the graph (which a daemon may hold).
+fn is_graph_verb(cmd: &Cmd) -> bool {
     matches!(
         cmd,
-        Cmd::Show { .. }
-            | Cmd::List { .. }
-            | Cmd::Ready { .. }
+        Cmd::Ready { .. }
             | Cmd::Tree { .. }
             | Cmd::Blocked { .. }
             | Cmd::Path { .. }
@@ -477,9 +476,15 @@ fn reads_a_revision(cmd: &Cmd) -> bool {
             | Cmd::Impact { .. }
             | Cmd::Cycles
             | Cmd::Graph { .. }
-            | Cmd::Check { .. }
-            | Cmd::Log { .. }
     )
+}
+
+fn reads_a_revision(cmd: &Cmd) -> bool {
+    is_graph_verb(cmd)
+        || matches!(
+            cmd,
+            Cmd::Show { .. } | Cmd::List { .. } | Cmd::Check { .. } | Cmd::Log { .. }
+        )
 }
 
 /// Runs a command as if started in `base`; graph verbs take their graph
