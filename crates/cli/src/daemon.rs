@@ -53,7 +53,9 @@ enum Request {
     /// Run one graph verb: the arguments after `filter_terms_last`, from
     /// `cwd`.
     Run {
-        identity: String,
+        /// The client's [`build`] and [`environment`].
+        build: String,
+        env: String,
         root: PathBuf,
         cwd: PathBuf,
         args: Vec<String>,
@@ -63,7 +65,7 @@ enum Request {
 }
 
 /// The first line of every answer; a `Run`'s standard output follows it.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Reply {
     /// Whether the request was served; when not, `why`, and the client
     /// runs the verb itself.
@@ -76,6 +78,11 @@ struct Reply {
     stderr: String,
     #[serde(default)]
     status: Option<Status>,
+    /// How many bytes of standard output follow: a daemon that dies
+    /// mid-answer closes the socket early, and that must not pass for a
+    /// short answer.
+    #[serde(default)]
+    len: usize,
 }
 
 /// What `nonlinear daemon status` reports.
@@ -100,14 +107,26 @@ pub fn answers(cli: &Cli) -> bool {
     cli.rev.is_none() && crate::is_graph_verb(&cli.cmd)
 }
 
-/// Who may be answered: this build of `nonlinear` (path, size and
-/// modification time of the executable) in this environment (what the
-/// verbs read from it: the acting member, git's configuration). A client
-/// of another identity runs the verb itself.
-fn identity() -> String {
+/// This build of `nonlinear`: the executable's path, size and
+/// modification time. A daemon asked by another build exits (it is out of
+/// date, or the client is); the client runs the verb itself.
+fn build() -> String {
     let exe = std::env::current_exe().ok();
     let meta = exe.as_ref().and_then(|e| std::fs::metadata(e).ok());
-    let env: Vec<String> = [
+    format!(
+        "{} {:?} {:?} {:?}",
+        env!("CARGO_PKG_VERSION"),
+        exe,
+        meta.as_ref().map(MetadataExt::size),
+        meta.as_ref().map(|m| (m.mtime(), m.mtime_nsec())),
+    )
+}
+
+/// What the verbs read from the environment: the acting member, git's
+/// configuration, the cache switch. A client in another environment runs
+/// the verb itself.
+fn environment() -> String {
+    [
         "NONLINEAR_ACTOR",
         "HOME",
         "XDG_CONFIG_HOME",
@@ -118,15 +137,8 @@ fn identity() -> String {
     ]
     .iter()
     .map(|k| format!("{k}={:?}", std::env::var_os(k)))
-    .collect();
-    format!(
-        "{} {:?} {:?} {:?} env: {}",
-        env!("CARGO_PKG_VERSION"),
-        exe,
-        meta.as_ref().map(MetadataExt::size),
-        meta.as_ref().map(|m| (m.mtime(), m.mtime_nsec())),
-        env.join(" "),
-    )
+    .collect::<Vec<_>>()
+    .join(" ")
 }
 
 /// The private directory sockets live in, created when missing and
@@ -188,7 +200,8 @@ pub fn ask(base: &Path, cwd: &Path, args: &[std::ffi::OsString]) -> Option<ExitC
         .collect::<Option<_>>()?;
     let (mut stream, root) = connect(cwd)?;
     let req = Request::Run {
-        identity: identity(),
+        build: build(),
+        env: environment(),
         root,
         cwd: base.to_owned(),
         args,
@@ -199,26 +212,32 @@ pub fn ask(base: &Path, cwd: &Path, args: &[std::ffi::OsString]) -> Option<ExitC
     }
     let mut out = std::io::stdout().lock();
     let mut buf = vec![0; 1 << 16];
+    let mut got = 0;
     loop {
         match reader.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
+                got += n;
                 // `| head`: stdout closed; end quietly, as `emit` does.
                 if out.write_all(&buf[..n]).is_err() {
                     std::process::exit(0);
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            // The daemon died mid-answer: part of the output is printed,
-            // so running the verb again would print it twice.
-            Err(e) => {
-                eprintln!("error: the daemon stopped answering: {e}");
-                return Some(ExitCode::from(2));
-            }
+            Err(_) => break,
         }
     }
     if out.flush().is_err() {
         std::process::exit(0);
+    }
+    // The daemon died mid-answer: part of the output is printed, so
+    // running the verb again would print it twice.
+    if got != reply.len {
+        eprintln!(
+            "error: the daemon stopped answering ({got} of {} bytes)",
+            reply.len
+        );
+        return Some(ExitCode::from(2));
     }
     eprint!("{}", reply.stderr);
     Some(ExitCode::from(reply.code))
@@ -255,7 +274,7 @@ pub fn run(cwd: &Path, idle: Duration) -> anyhow::Result<Outcome> {
     let _ = std::fs::remove_file(&socket);
     let listener = UnixListener::bind(&socket)?;
     let bound = std::fs::metadata(&socket)?.ino();
-    let me = identity();
+    let (my_build, my_env) = (build(), environment());
     let last = Arc::new(AtomicU64::new(0));
     {
         // Ends the process when idle or when the workspace is gone.
@@ -306,20 +325,19 @@ pub fn run(cwd: &Path, idle: Duration) -> anyhow::Result<Outcome> {
                 (r, Vec::new())
             }
             Ok(Request::Run {
-                identity,
+                build,
+                env,
                 root: theirs,
                 cwd,
                 args,
             }) => {
-                if identity != me {
-                    let _ = send(&mut stream, &refusal("another build or environment"), &[]);
-                    // A rebuilt binary: this daemon is out of date.
-                    if identity.split(" env: ").next() != me.split(" env: ").next() {
-                        leave(&socket, bound);
-                    }
-                    continue;
+                if build != my_build {
+                    let _ = send(&mut stream, &refusal("another build"), &[]);
+                    leave(&socket, bound);
                 }
-                if theirs != root {
+                if env != my_env {
+                    (refusal("another environment"), Vec::new())
+                } else if theirs != root {
                     (refusal("another workspace"), Vec::new())
                 } else {
                     requests += 1;
@@ -350,6 +368,7 @@ fn refusal(why: impl Into<String>) -> Reply {
         code: 0,
         stderr: String::new(),
         status: None,
+        len: 0,
     }
 }
 
@@ -360,11 +379,16 @@ fn served(code: u8, stderr: String) -> Reply {
         code,
         stderr,
         status: None,
+        len: 0,
     }
 }
 
 fn send(stream: &mut UnixStream, reply: &Reply, stdout: &[u8]) -> std::io::Result<()> {
-    let mut head = serde_json::to_vec(reply)?;
+    let reply = Reply {
+        len: stdout.len(),
+        ..reply.clone()
+    };
+    let mut head = serde_json::to_vec(&reply)?;
     head.push(b'\n');
     stream.write_all(&head)?;
     stream.write_all(stdout)
@@ -390,8 +414,9 @@ pub fn start(cwd: &Path, idle: Duration, json: bool) -> anyhow::Result<Outcome> 
         return report(&s, json, "already running");
     }
     let root = Store::discover(cwd)?.root().to_owned();
-    let log = root.join(".nonlinear/cache/daemon.log");
-    let _ = std::fs::create_dir_all(root.join(".nonlinear/cache"));
+    let cache = root.join(indexer::cache::DIR);
+    let log = cache.join("daemon.log");
+    let _ = std::fs::create_dir_all(&cache);
     let stderr = std::fs::File::create(&log)
         .map(std::process::Stdio::from)
         .unwrap_or_else(|_| std::process::Stdio::null());

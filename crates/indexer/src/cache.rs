@@ -42,8 +42,9 @@ use crate::{Builder, Graph};
 
 /// The cache file, workspace-relative.
 pub const FILE: &str = ".nonlinear/cache/items.bin";
-/// Its directory.
-const CACHE_DIR: &str = ".nonlinear/cache";
+/// The cache directory, workspace-relative: derived files only (it
+/// ignores itself for git).
+pub const DIR: &str = ".nonlinear/cache";
 /// Bump when the encoding of [`Item`] or of the cache changes; a cache of
 /// another format is rebuilt. `cache_format_is_pinned` in the tests fails
 /// when the item encoding changes without this changing too.
@@ -173,7 +174,7 @@ fn attempt(store: &Store, use_old: bool) -> Result<(Builder, Report), String> {
     if on {
         // Before `.nonlinear/` is stamped: creating the cache directory
         // later would change that stamp and cost the next load a listing.
-        let _ = make_cache_dir(&store.path(CACHE_DIR));
+        let _ = make_cache_dir(&store.path(DIR));
     }
     let old = if on && use_old {
         read_cache(&store.path(FILE))

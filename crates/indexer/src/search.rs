@@ -353,8 +353,7 @@ impl SearchIndex {
             return Err("index files changed since they were written".into());
         }
         let (schema, f) = schema();
-        let mut index = Index::open_in_dir(dir).map_err(|e| format!("index: {e}"))?;
-        search_segments_in_parallel(&mut index);
+        let index = Index::open_in_dir(dir).map_err(|e| format!("index: {e}"))?;
         if index.schema() != schema {
             return Err("index of another schema".into());
         }
@@ -406,8 +405,7 @@ impl SearchIndex {
             crate::cache::make_cache_dir(cache).map_err(|e| err(format!("cannot create: {e}")))?;
         }
         let (schema, f) = schema();
-        let mut index = Index::create_in_dir(dir, schema).map_err(|e| err(e.to_string()))?;
-        search_segments_in_parallel(&mut index);
+        let index = Index::create_in_dir(dir, schema).map_err(|e| err(e.to_string()))?;
         index.tokenizers().register(TOKENIZER, analyzer());
         let reader = index
             .reader_builder()
@@ -1251,17 +1249,6 @@ impl SearchIndex {
             tier,
             score,
         }
-    }
-}
-
-/// Makes a query search the index's segments on up to one thread per core
-/// (tantivy's executor; collectors merge the segments' results): a query
-/// that matches a large share of the documents is bound by how many of
-/// them it scores. Best effort: without threads, one at a time.
-fn search_segments_in_parallel(index: &mut Index) {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    if cores > 1 {
-        let _ = index.set_multithread_executor(cores.min(4));
     }
 }
 

@@ -104,7 +104,7 @@ use crate::inferred::{self, EDGES_PATH, Inferred};
 const SKIP_DIRS: &[&str] = &[".git", "target", "node_modules", ".venv", "__pycache__"];
 
 /// Where the write lock lives; nothing in it is a workspace file.
-const CACHE_DIR: &str = ".nonlinear/cache";
+const CACHE_DIR: &str = crate::cache::DIR;
 
 /// Timing of a [`Watcher`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -707,12 +707,13 @@ impl Watcher {
                         if matches!(e.event.kind, EventKind::Access(_)) {
                             continue;
                         }
-                        if let Some((cookie, seen)) = &mut self.cookie
-                            && e.event.paths.iter().any(|p| {
-                                p.strip_prefix(&self.root)
-                                    .is_ok_and(|r| r.to_str() == Some(cookie.as_str()))
-                            })
-                        {
+                        let cookie = self.cookie.as_ref().is_some_and(|(c, _)| {
+                            e.event
+                                .paths
+                                .iter()
+                                .any(|p| self.rel(p).as_deref() == Some(c))
+                        });
+                        if cookie && let Some((_, seen)) = &mut self.cookie {
                             *seen = true;
                         }
                         if e.need_rescan() {

@@ -175,9 +175,7 @@ impl Filter {
     /// is acting (which may ask git).
     pub fn mentions_me(&self) -> bool {
         self.terms.iter().any(|t| match &t.pred {
-            Pred::Assignee(v) | Pred::Owner(v) | Pred::CreatedBy(v) => {
-                v.iter().any(|h| h.strip_prefix('@').unwrap_or(h) == "me")
-            }
+            Pred::Assignee(v) | Pred::Owner(v) | Pred::CreatedBy(v) => v.iter().any(|h| is_me(h)),
             _ => false,
         })
     }
@@ -347,12 +345,16 @@ fn term(key: &str, value: &str, offset: usize) -> Result<Pred, FilterError> {
     })
 }
 
+/// Whether a handle in a filter is `@me` (or `me`).
+fn is_me(handle: &str) -> bool {
+    handle.strip_prefix('@').unwrap_or(handle) == "me"
+}
+
 fn handle_matches(have: Option<&str>, want: &str, ctx: &dyn Context) -> bool {
-    let want = want.strip_prefix('@').unwrap_or(want);
-    let want = if want == "me" {
+    let want = if is_me(want) {
         ctx.me().unwrap_or("\u{0}")
     } else {
-        want
+        want.strip_prefix('@').unwrap_or(want)
     };
     match have {
         None => want == "none",
